@@ -1,0 +1,84 @@
+<?php
+/**
+ * wp-config.php for WordPress on AWS Lambda with lambda-fpm (the same file works locally and on EFS).
+ *
+ * Everything comes from the environment (the Lambda function's env vars; php-fpm runs with clear_env = no):
+ *   WORDPRESS_DB_HOST, WORDPRESS_DB_NAME, WORDPRESS_DB_USER, WORDPRESS_DB_PASSWORD, WORDPRESS_DB_CHARSET,
+ *   WORDPRESS_TABLE_PREFIX, WORDPRESS_AUTH_KEY ... WORDPRESS_NONCE_SALT, WORDPRESS_DEBUG,
+ *   WORDPRESS_HOME (optional: pin the site URL instead of deriving it from the request),
+ *   WORDPRESS_DISABLE_WP_CRON (optional: "1" when wp-cron.php is called by a schedule instead).
+ *
+ * The site URL (WP_HOME / WP_SITEURL) is derived from each request: scheme from $_SERVER['HTTPS'], host
+ * from $_SERVER['HTTP_HOST']. The bridge sets both: behind CloudFront (origin secret matched) HTTP_HOST is
+ * the public name from X-Forwarded-Host and HTTPS is "on" for X-Forwarded-Proto https. So the same
+ * database serves localhost, the Function URL and the public name without rewriting any option.
+ */
+
+if (!function_exists('lambda_fpm_env')) {
+    function lambda_fpm_env($name, $default = null) {
+        $v = getenv($name);
+        return ($v === false || $v === '') ? $default : $v;
+    }
+}
+
+// ** Database settings ** //
+define('DB_NAME', lambda_fpm_env('WORDPRESS_DB_NAME', 'wordpress'));
+define('DB_USER', lambda_fpm_env('WORDPRESS_DB_USER', 'wordpress'));
+define('DB_PASSWORD', lambda_fpm_env('WORDPRESS_DB_PASSWORD', ''));
+// "host", "host:port" or "localhost:/path/to/mysqld.sock"
+define('DB_HOST', lambda_fpm_env('WORDPRESS_DB_HOST', 'localhost'));
+define('DB_CHARSET', lambda_fpm_env('WORDPRESS_DB_CHARSET', 'utf8mb4'));
+define('DB_COLLATE', lambda_fpm_env('WORDPRESS_DB_COLLATE', ''));
+$table_prefix = lambda_fpm_env('WORDPRESS_TABLE_PREFIX', 'wp_');
+
+// ** Keys and salts ** //
+// Env vars first; then wp-salts.php next to this file (written once at install); anything still undefined
+// makes WordPress generate the value and keep it in the database (wp_salt()), which is also persistent.
+foreach (array('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
+               'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT') as $lambda_fpm_key) {
+    $lambda_fpm_val = lambda_fpm_env('WORDPRESS_' . $lambda_fpm_key);
+    if ($lambda_fpm_val !== null && !defined($lambda_fpm_key)) {
+        define($lambda_fpm_key, $lambda_fpm_val);
+    }
+}
+unset($lambda_fpm_key, $lambda_fpm_val);
+if (is_readable(__DIR__ . '/wp-salts.php')) {
+    require __DIR__ . '/wp-salts.php';
+}
+
+// ** Site URL from the request ** //
+if (!defined('WP_HOME')) {
+    $lambda_fpm_home = lambda_fpm_env('WORDPRESS_HOME');
+    if ($lambda_fpm_home === null) {
+        $lambda_fpm_https = isset($_SERVER['HTTPS']) && $_SERVER['HTTPS'] !== '' && strtolower($_SERVER['HTTPS']) !== 'off';
+        $lambda_fpm_host = isset($_SERVER['HTTP_HOST']) ? strtolower(trim($_SERVER['HTTP_HOST'])) : '';
+        // Only a plain host name / IPv4 / [IPv6] with an optional port: anything else is not used in links.
+        if ($lambda_fpm_host === '' || !preg_match('/^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$/', $lambda_fpm_host)) {
+            $lambda_fpm_host = 'localhost';   // CLI (cron, wp_install) or a malformed Host header
+        }
+        $lambda_fpm_home = ($lambda_fpm_https ? 'https' : 'http') . '://' . $lambda_fpm_host;
+        unset($lambda_fpm_https, $lambda_fpm_host);
+    }
+    define('WP_HOME', rtrim($lambda_fpm_home, '/'));
+    unset($lambda_fpm_home);
+}
+if (!defined('WP_SITEURL')) {
+    define('WP_SITEURL', WP_HOME);
+}
+
+// ** Lambda-friendly behaviour ** //
+// Files live on EFS and PHP may write them directly (no FTP credentials prompt for plugin installs).
+define('FS_METHOD', 'direct');
+if (lambda_fpm_env('WORDPRESS_DISABLE_WP_CRON') === '1') {
+    define('DISABLE_WP_CRON', true);
+}
+define('WP_DEBUG', lambda_fpm_env('WORDPRESS_DEBUG') === '1');
+define('WP_DEBUG_DISPLAY', false);   // errors go to the log (stderr → CloudWatch), never into pages
+
+/* That's all, stop editing! Happy publishing. */
+
+if (!defined('ABSPATH')) {
+    define('ABSPATH', __DIR__ . '/');
+}
+
+require_once ABSPATH . 'wp-settings.php';
