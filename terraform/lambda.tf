@@ -1,0 +1,156 @@
+###############################################################################
+# Layer: the PHP runtime and the bridge (/opt/bootstrap), built by layer/
+###############################################################################
+
+resource "aws_lambda_layer_version" "this" {
+  count = local.create_layer ? 1 : 0
+
+  layer_name               = "${var.name}-lambda-fpm"
+  description              = "lambda-fpm: bridge + php-fpm runtime"
+  filename                 = local.layer_zip_path
+  source_code_hash         = filebase64sha256(local.layer_zip_path)
+  compatible_runtimes      = ["provided.al2023"]
+  compatible_architectures = [var.architecture]
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.layer_zip_path)
+      error_message = "The layer zip ${local.layer_zip_path} does not exist: build it first (see layer/ in the repository) or set layer_arn."
+    }
+  }
+}
+
+###############################################################################
+# Function package: the runtime lives in the layer (Lambda runs /opt/bootstrap when the
+# package has no bootstrap), so the package only carries optional php/conf.d/*.ini files.
+###############################################################################
+
+data "archive_file" "function" {
+  count = var.function_zip_path == null ? 1 : 0
+
+  type        = "zip"
+  output_path = "${path.root}/.build/${var.name}-function.zip"
+
+  source {
+    filename = "php/conf.d/README"
+    content  = "ini files in this directory are read by PHP (PHP_INI_SCAN_DIR); managed by Terraform (var.php_ini)\n"
+  }
+
+  dynamic "source" {
+    for_each = var.php_ini
+    content {
+      filename = "php/conf.d/${source.key}"
+      content  = source.value
+    }
+  }
+}
+
+locals {
+  function_zip_path = var.function_zip_path != null ? var.function_zip_path : data.archive_file.function[0].output_path
+  function_zip_hash = var.function_zip_path != null ? filebase64sha256(var.function_zip_path) : data.archive_file.function[0].output_base64sha256
+}
+
+###############################################################################
+# Logs
+###############################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_days
+  tags              = local.tags
+}
+
+###############################################################################
+# Function, published version and the `live` alias
+###############################################################################
+
+resource "aws_security_group" "function" {
+  name_prefix = "${var.name}-function-"
+  description = "lambda-fpm function ${var.name}: outbound only (EFS, database, internet via NAT)"
+  vpc_id      = var.vpc_id
+  tags        = merge(local.tags, { Name = "${var.name}-function" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "function_all" {
+  security_group_id = aws_security_group.function.id
+  description       = "EFS, database and outbound HTTPS (WordPress updates, plugins)"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_function" {
+  count = var.database_security_group_id == null ? 0 : 1
+
+  security_group_id            = var.database_security_group_id
+  description                  = "lambda-fpm function ${var.name} to the database"
+  ip_protocol                  = "tcp"
+  from_port                    = var.db_port
+  to_port                      = var.db_port
+  referenced_security_group_id = aws_security_group.function.id
+}
+
+resource "aws_lambda_function" "this" {
+  function_name = var.name
+  description   = "WordPress on lambda-fpm (${var.name})"
+  role          = aws_iam_role.function.arn
+
+  runtime       = "provided.al2023"
+  handler       = "bootstrap"
+  architectures = [var.architecture]
+  layers        = concat([local.layer_arn], var.extra_layer_arns)
+
+  filename         = local.function_zip_path
+  source_code_hash = local.function_zip_hash
+
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrency
+
+  # Every apply that changes code or configuration publishes a new version; the `live` alias
+  # follows it. Rollback: point the alias at an older version (see README).
+  publish = true
+
+  ephemeral_storage {
+    size = var.ephemeral_storage_size
+  }
+
+  environment {
+    variables = local.function_environment
+  }
+
+  vpc_config {
+    subnet_ids         = var.subnet_ids
+    security_group_ids = [aws_security_group.function.id]
+  }
+
+  file_system_config {
+    arn              = aws_efs_access_point.this.arn
+    local_mount_path = var.mount_path
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+
+  tags = local.tags
+
+  # The mount targets must exist before Lambda can attach the file system, and the role
+  # needs its policies before the first invocation.
+  depends_on = [
+    aws_efs_mount_target.this,
+    aws_iam_role_policy.function,
+    aws_iam_role_policy_attachment.vpc_access,
+  ]
+}
+
+resource "aws_lambda_alias" "live" {
+  name             = local.alias_name
+  description      = "What CloudFront and the schedule invoke; points at the latest published version"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}

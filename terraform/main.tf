@@ -1,0 +1,43 @@
+locals {
+  create_efs   = var.efs_file_system_id == null
+  create_layer = var.layer_arn == null
+  use_url      = var.origin_type == "function_url"
+  use_api      = var.origin_type == "api_gateway"
+  alias_name   = "live"
+
+  layer_zip_path = coalesce(var.layer_zip_path, "${path.module}/../dist/lambda-fpm-layer.zip")
+  layer_arn      = local.create_layer ? aws_lambda_layer_version.this[0].arn : var.layer_arn
+
+  efs_file_system_id  = local.create_efs ? aws_efs_file_system.this[0].id : var.efs_file_system_id
+  efs_file_system_arn = local.create_efs ? aws_efs_file_system.this[0].arn : data.aws_efs_file_system.existing[0].arn
+  efs_root_directory  = coalesce(var.efs_root_directory, "/roots/${var.name}")
+
+  origin_secret = var.origin_secret != null ? var.origin_secret : random_password.origin_secret[0].result
+
+  # The bridge's configuration (see the contract in the repository README) and wp-config's
+  # database settings. Wired values come last so var.environment cannot override them.
+  function_environment = merge(var.environment, {
+    LAMBDA_FPM_DOCUMENT_ROOT        = var.mount_path
+    LAMBDA_FPM_ORIGIN_SECRET        = local.origin_secret
+    LAMBDA_FPM_ORIGIN_SECRET_HEADER = var.origin_secret_header
+    LAMBDA_FPM_INVOKE_MODE          = var.invoke_mode
+    LAMBDA_FPM_LOG_FORMAT           = var.log_format
+    WORDPRESS_DB_HOST               = var.db_host
+    WORDPRESS_DB_NAME               = var.db_name
+    WORDPRESS_DB_USER               = var.db_user
+    WORDPRESS_DB_PASSWORD           = var.db_password
+    WORDPRESS_TABLE_PREFIX          = var.db_table_prefix
+  })
+
+  # The event the scheduled invocation sends (the bridge's non-HTTP command envelope).
+  cron_event = jsonencode({ lambda_fpm = { command = "cron" } })
+
+  tags = merge(var.tags, { "lambda-fpm:site" = var.name })
+}
+
+resource "random_password" "origin_secret" {
+  count = var.origin_secret == null ? 1 : 0
+
+  length  = 48
+  special = false
+}
