@@ -1,0 +1,95 @@
+"""Fixtures for the end-to-end suite: a real WordPress + MariaDB behind the real `cargo lambda watch`.
+
+tests/e2e/run.sh starts the instances with scripts/local and exports:
+  E2E_BASE_URL         plain instance (no origin secret), e.g. http://127.0.0.1:9310
+  E2E_SECRET_URL       same site, bridge started with LAMBDA_FPM_ORIGIN_SECRET
+  E2E_ORIGIN_SECRET    that secret
+  E2E_FRESH_URL        same database, other table prefix, WordPress NOT installed (installed by the tests)
+  E2E_EFS_ROOT         the local "EFS" root (document root of the bridge)
+  E2E_ADMIN_USER / E2E_ADMIN_PASSWORD
+  E2E_SITE_TITLE
+"""
+import os
+import re
+
+import pytest
+import requests
+
+TIMEOUT = 120  # first requests may hit a cold php-fpm + empty opcache
+
+
+def env(name):
+    v = os.environ.get(name)
+    if not v:
+        pytest.exit(f"{name} is not set: run the suite with tests/e2e/run.sh", returncode=2)
+    return v
+
+
+@pytest.fixture(scope="session")
+def base():
+    return env("E2E_BASE_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def secret_base():
+    return env("E2E_SECRET_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def origin_secret():
+    return env("E2E_ORIGIN_SECRET")
+
+
+@pytest.fixture(scope="session")
+def fresh_base():
+    return env("E2E_FRESH_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def efs_root():
+    return env("E2E_EFS_ROOT")
+
+
+@pytest.fixture(scope="session")
+def admin():
+    return env("E2E_ADMIN_USER"), env("E2E_ADMIN_PASSWORD")
+
+
+@pytest.fixture(scope="session")
+def site_title():
+    return env("E2E_SITE_TITLE")
+
+
+def login(session, base, user, password, headers=None):
+    """wp-login.php the way a browser does it: GET (test cookie), then POST the form. Returns the POST response."""
+    headers = headers or {}
+    r = session.get(f"{base}/wp-login.php", headers=headers, timeout=TIMEOUT)
+    assert r.status_code == 200, r.status_code
+    session.cookies.set("wordpress_test_cookie", "WP Cookie check")
+    return session.post(
+        f"{base}/wp-login.php",
+        data={
+            "log": user,
+            "pwd": password,
+            "wp-submit": "Log In",
+            "redirect_to": f"{base}/wp-admin/",
+            "testcookie": "1",
+        },
+        headers=headers,
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="session")
+def admin_session(base, admin):
+    s = requests.Session()
+    r = login(s, base, *admin)
+    assert r.status_code == 302, f"login failed: {r.status_code} {r.text[:500]}"
+    return s
+
+
+def extract(pattern, text, what):
+    m = re.search(pattern, text)
+    assert m, f"{what} not found in page"
+    return m.group(1)

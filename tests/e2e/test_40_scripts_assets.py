@@ -1,0 +1,88 @@
+"""wp-cron.php and xmlrpc.php run as themselves (not routed to index.php); every static asset the home page
+references comes back through the bridge."""
+import re
+from urllib.parse import urljoin, urlsplit
+import xml.etree.ElementTree as ET
+
+import requests
+
+from conftest import TIMEOUT
+
+
+def test_wp_cron_runs_as_itself(base):
+    r = requests.get(f"{base}/wp-cron.php", allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert r.content == b""  # wp-cron.php prints nothing; index.php would render a page
+    r = requests.get(f"{base}/wp-cron.php?doing_wp_cron=1", allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+def _xmlrpc(base, method, *params):
+    body = "<?xml version='1.0'?><methodCall><methodName>%s</methodName><params>%s</params></methodCall>" % (
+        method, "".join(f"<param><value><string>{p}</string></value></param>" for p in params))
+    return requests.post(f"{base}/xmlrpc.php", data=body.encode(), headers={"Content-Type": "text/xml"},
+                         timeout=TIMEOUT)
+
+
+def test_xmlrpc_runs_as_itself(base, admin):
+    r = requests.get(f"{base}/xmlrpc.php", timeout=TIMEOUT)
+    assert r.status_code == 405
+    assert "XML-RPC server accepts POST requests only." in r.text
+
+    r = _xmlrpc(base, "demo.sayHello")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/xml")
+    assert ET.fromstring(r.content).find(".//string").text == "Hello!"
+
+    r = _xmlrpc(base, "wp.getUsersBlogs", *admin)
+    assert r.status_code == 200
+    root = ET.fromstring(r.content)
+    assert root.find(".//fault") is None, r.text
+    assert f"{base}/" in r.text and "xmlrpc.php" in r.text
+
+
+def test_static_assets_referenced_by_home_page(base):
+    page = requests.get(f"{base}/", timeout=TIMEOUT)
+    assert page.status_code == 200
+    refs = set()
+    for tag in re.findall(r"<(?:link|script|img)\b[^>]*>", page.text):
+        m = re.search(r"""\b(?:href|src)=['"]([^'"]+)['"]""", tag)
+        if m:
+            refs.add(m.group(1).replace("&#038;", "&").replace("&amp;", "&"))
+    # url(...) in inline styles (twentytwentythree's @font-face files)
+    for m in re.findall(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""", page.text):
+        if not m.startswith("data:"):
+            refs.add(m)
+    # urls inside inline JSON (e.g. the emoji loader) are escaped with \/
+    for m in re.findall(r'"(http[^"]+?\.(?:css|js)(?:\?[^"]*)?)"', page.text):
+        refs.add(m.replace("\\/", "/"))
+    assets = sorted(u for u in (urljoin(base + "/", r) for r in refs)
+                    if urlsplit(u).netloc == urlsplit(base).netloc
+                    and re.search(r"\.(css|js|png|jpe?g|gif|svg|webp|woff2?|ico)$", urlsplit(u).path))
+    assert any(".js" in a for a in assets), assets
+    css_or_font = [a for a in assets if re.search(r"\.(css|woff2?)$", urlsplit(a).path)]
+    # twentytwentythree inlines its CSS; it still references its own font files or stylesheets
+    assert css_or_font or any("/wp-content/themes/" in a for a in assets), assets
+    bad = {}
+    for a in assets:
+        r = requests.get(a, timeout=TIMEOUT)
+        if r.status_code != 200 or not r.content:
+            bad[a] = r.status_code
+            continue
+        ctype = r.headers.get("Content-Type", "")
+        path = urlsplit(a).path
+        if path.endswith(".css") and not ctype.startswith("text/css"):
+            bad[a] = ctype
+        if path.endswith(".js") and "javascript" not in ctype:
+            bad[a] = ctype
+        if "Cache-Control" not in r.headers:
+            bad[a] = "no Cache-Control"
+    assert not bad, bad
+    print(f"{len(assets)} assets OK: {assets}")
+
+
+def test_php_source_is_never_served_raw(base):
+    r = requests.get(f"{base}/wp-config.php", timeout=TIMEOUT)
+    assert "DB_PASSWORD" not in r.text
+    assert "<?php" not in r.text
