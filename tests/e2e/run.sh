@@ -20,8 +20,9 @@ log() { printf '[e2e] %s\n' "$*" >&2; }
 
 if ! python3 -c 'import pytest, requests' 2>/dev/null; then
     log "pip install pytest requests"
+    python3 -m pip --version >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
     python3 -m pip install -q --disable-pip-version-check pytest requests >/dev/null 2>&1 \
-        || python3 -m pip install --disable-pip-version-check pytest requests
+        || python3 -m pip install -q --disable-pip-version-check --break-system-packages pytest requests
 fi
 
 mkdir -p "$LOCAL_STATE_DIR"
