@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# Build the lambda-fpm Lambda layer: dist/lambda-fpm-layer.zip, whose contents unpack at /opt.
+#
+#   layer/build.sh
+#
+# One command, run from anywhere, as root (it installs its own build dependencies with apt-get
+# and pip, idempotently). Result:
+#   /opt/bootstrap                  the bridge (cargo lambda build, glibc <= 2.26 symbols)
+#   /opt/bin/php-fpm, /opt/bin/php  Debian bookworm's php8.2 binaries, interpreter + RPATH -> /opt/lib
+#   /opt/lib/                       every shared library they load, incl. ld-linux-x86-64.so.2 and libc
+#   /opt/lib/php/20220829/          the PHP extensions WordPress needs
+#   /opt/lib/gconv/                 iconv charset modules (the bundled libc looks here)
+#   /opt/share/zoneinfo/            time zone database (the bundled PHP looks here)
+#   /opt/ssl/cert.pem               CA certificates (Debian's ca-certificates)
+#   /opt/php/php.ini, php-fpm.conf  from php/, and /opt/php/conf.d/00-layer.ini (generated)
+#
+# Environment (all optional):
+#   LAMBDA_FPM_BOOTSTRAP=path   use this prebuilt bridge binary instead of running cargo lambda build
+#   LAYER_OUT=path              zip to write (default: dist/lambda-fpm-layer.zip)
+#   LAYER_STAGE=dir             staging dir (default: .local/layer/stage; becomes the zip's root)
+#
+# Slow, rarely-changing pieces are cached under .local/cache/ with a key in the directory name
+# (lean libgd: Debian's source, rebuilt without AVIF/HEIF/TIFF/XPM/fontconfig). See layer/README.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+OUT=${LAYER_OUT:-$ROOT/dist/lambda-fpm-layer.zip}
+STAGE=${LAYER_STAGE:-$ROOT/.local/layer/stage}
+CACHE=$ROOT/.local/cache
+LOGDIR=$ROOT/.local/layer/logs
+PHPV=8.2
+PHPAPI=20220829
+OPT=$STAGE   # the zip's root is /opt
+
+# Extensions shipped (shared .so files from Debian's php8.2-* packages), in load order.
+# Compiled into Debian's php binary already: Core date filter hash json libxml openssl pcntl pcre
+# random Reflection session sodium SPL standard zlib.
+ZEND_EXTENSIONS=(opcache)
+EXTENSIONS=(mysqlnd pdo xml   # must precede mysqli/pdo_mysql and dom/simplexml/xmlreader/xmlwriter
+  mysqli pdo_mysql dom simplexml xmlreader xmlwriter
+  gd intl mbstring zip curl exif fileinfo iconv ctype tokenizer phar posix)
+# Dropped (WordPress does not use them): calendar ffi ftp gettext readline shmop sockets sysvmsg
+# sysvsem sysvshm xsl.
+APT_PACKAGES=(php$PHPV-fpm php$PHPV-cli php$PHPV-mysql php$PHPV-gd php$PHPV-curl php$PHPV-mbstring
+  php$PHPV-xml php$PHPV-zip php$PHPV-intl php$PHPV-opcache
+  patchelf zip unzip ca-certificates tzdata binutils file python3 gcc make pkg-config dpkg-dev
+  libpng-dev libjpeg62-turbo-dev libwebp-dev libfreetype-dev zlib1g-dev)
+# iconv charsets shipped (glibc has UTF-8/UTF-16/UTF-32/UCS-2/UCS-4/ASCII built in): western and
+# central European, Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, and the common CJK ones.
+GCONV_MODULES=(ISO8859-{1,2,3,4,5,6,7,8,9,10,11,13,14,15,16} CP125{0,1,2,3,4,5,6,7,8} KOI8-R KOI8-U
+  UTF-16 UTF-32 UTF-7 UNICODE MACINTOSH IBM850 IBM437 TIS-620
+  EUC-JP EUC-JP-MS SJIS CP932 ISO-2022-JP libJIS EUC-KR ISO-2022-KR libKSC UHC JOHAB
+  EUC-CN GBK GB18030 libGB BIG5 BIG5HKSCS EUC-TW libCNS ISO-2022-CN ISO-2022-CN-EXT)
+
+# ---------------------------------------------------------------- progress display
+STEP=0
+STEPS=9
+T0=$SECONDS
+mkdir -p "$LOGDIR"
+step() { STEP=$((STEP + 1)); printf '[%d/%d] %s\n' "$STEP" "$STEPS" "$*"; }
+note() { printf '      %s\n' "$*"; }
+die() { printf 'layer/build.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# run LABEL LOGNAME CMD...: run a long command with its output in a log file, showing a spinner,
+# the elapsed time and the log's last line (on a terminal) or a line every 20 s (in CI).
+run() {
+  local label=$1 log=$LOGDIR/$2.log; shift 2
+  local start=$SECONDS
+  ( "$@" ) >"$log" 2>&1 &
+  local pid=$! spin='|/-\' i=0 last=0 line
+  while kill -0 "$pid" 2>/dev/null; do
+    if [[ -t 1 ]]; then
+      line=$(tail -c 2000 "$log" 2>/dev/null | tr '\r' '\n' | grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-60 || true)
+      printf '\r\033[K      %s %s %3ds  %s' "${spin:i++%4:1}" "$label" $((SECONDS - start)) "$line"
+    elif (( SECONDS - last >= 20 )); then
+      last=$SECONDS; printf '      ... %s (%ds)\n' "$label" $((SECONDS - start))
+    fi
+    sleep 0.5
+  done
+  local rc=0; wait "$pid" || rc=$?
+  [[ -t 1 ]] && printf '\r\033[K'
+  if (( rc != 0 )); then
+    printf '      FAILED: %s (exit %d); last lines of %s:\n' "$label" "$rc" "$log" >&2
+    tail -n 40 "$log" >&2
+    exit "$rc"
+  fi
+  note "$label: done in $((SECONDS - start))s"
+}
+
+# ---------------------------------------------------------------- 1. build dependencies
+step "Build dependencies (apt: php$PHPV + tools; pip: cargo-lambda, ziglang)"
+[[ $(uname -m) == x86_64 ]] || die "builds an x86_64 layer and copies this machine's Debian packages: run on x86_64 Debian bookworm"
+grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || die "expects Debian bookworm (PHP $PHPV and glibc come from its packages)"
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  note "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  run "apt-get update" apt-update apt-get update -qq
+  run "apt-get install" apt-install apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  note "apt packages already installed"
+fi
+if [[ -z ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
+  command -v cargo >/dev/null || die "cargo not found (install Rust: https://rustup.rs)"
+  if ! cargo lambda --version >/dev/null 2>&1 || ! python3 -c 'import ziglang' 2>/dev/null; then
+    run "pip install cargo-lambda ziglang" pip python3 -m pip install -q cargo-lambda ziglang
+  fi
+fi
+
+# ---------------------------------------------------------------- 2. the bridge
+step "Bridge binary /opt/bootstrap"
+if [[ -n ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
+  BOOTSTRAP=$LAMBDA_FPM_BOOTSTRAP
+  note "using prebuilt $BOOTSTRAP"
+else
+  # zig links against glibc 2.26 symbol versions: runs on provided.al2023 (2.34) and older.
+  run "cargo lambda build --release (x86_64, glibc 2.26)" cargo-lambda \
+    cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin bootstrap
+  BOOTSTRAP=$ROOT/target/lambda/bootstrap/bootstrap
+fi
+[[ -x $BOOTSTRAP ]] || die "bridge binary not found: $BOOTSTRAP"
+maxglibc=$(objdump -T "$BOOTSTRAP" 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort -uV | tail -n 1 || true)
+note "$(basename "$BOOTSTRAP"): $(du -h "$BOOTSTRAP" | cut -f1), newest glibc symbol: ${maxglibc:-none}"
+
+# ---------------------------------------------------------------- 3. lean libgd
+step "Lean libgd (Debian's libgd2 source without AVIF/HEIF/TIFF/XPM/fontconfig)"
+GDVER=$(dpkg-query -W -f='${source:Version}' libgd3)
+GDKEY=libgd2-$GDVER-lean-v1
+GDDIR=$CACHE/$GDKEY
+if [[ -f $GDDIR/libgd.so.3 ]]; then
+  note "cached: .local/cache/$GDKEY"
+else
+  rm -rf "$GDDIR.tmp"; mkdir -p "$GDDIR.tmp/apt/lists/partial"
+  # Fetch the exact source version of the installed libgd3 with apt (signature-checked) from the
+  # same Debian mirror apt already uses, through a private deb-src list (the system's is untouched).
+  mirror=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
+    head -n 1 | tr -d ' ')
+  mirror=${mirror:-http://deb.debian.org/debian}
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} bookworm main" >"$GDDIR.tmp/apt/sources.list"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/}-security bookworm-security main" >>"$GDDIR.tmp/apt/sources.list"
+  APTSRC=(-o Dir::Etc::SourceList="$GDDIR.tmp/apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+    -o Dir::State::Lists="$GDDIR.tmp/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  run "apt-get source libgd2=$GDVER" gd-source bash -c "cd '$GDDIR.tmp' && apt-get ${APTSRC[*]} -qq update && apt-get ${APTSRC[*]} -qq source libgd2=$GDVER"
+  src=$(find "$GDDIR.tmp" -mindepth 1 -maxdepth 1 -type d -name 'libgd2-*' | head -n 1)
+  [[ -n $src ]] || die "libgd2 source not unpacked"
+  # Same ABI (soname libgd.so.3, every gd* symbol): without a format, libgd compiles its own
+  # stubs that return an error, so PHP's gd.so (built against Debian's libgd) loads unchanged.
+  run "configure + make libgd" gd-build bash -c "cd '$src' && ./configure -q --prefix=/usr --disable-static --disable-rpath \
+      --with-zlib --with-png --with-jpeg --with-webp --with-freetype \
+      --without-fontconfig --without-raqm --without-liq --without-xpm --without-tiff --without-heif --without-avif --without-x \
+      CFLAGS='-O2 -g0' && make -j\$(nproc) -C src libgd.la"
+  strip --strip-unneeded "$src/src/.libs/libgd.so.3."*[0-9] -o "$GDDIR.tmp/libgd.so.3"
+  mkdir -p "$GDDIR" && mv "$GDDIR.tmp/libgd.so.3" "$GDDIR/" && rm -rf "$GDDIR.tmp"
+fi
+# every gd* symbol PHP's gd.so imports must be exported by the lean build
+readelf --dyn-syms -W /usr/lib/php/$PHPAPI/gd.so | awk '$7=="UND"{print $8}' | grep '^gd' | sort >"$LOGDIR/gd-need"
+readelf --dyn-syms -W "$GDDIR/libgd.so.3" | awk '$7!="UND"{print $8}' | sort >"$LOGDIR/gd-have"
+[[ -z $(comm -23 "$LOGDIR/gd-need" "$LOGDIR/gd-have") ]] || die "lean libgd lacks symbols gd.so needs: $(comm -23 "$LOGDIR/gd-need" "$LOGDIR/gd-have" | tr '\n' ' ')"
+note "libgd.so.3: $(du -h "$GDDIR/libgd.so.3" | cut -f1), needs: $(readelf -d "$GDDIR/libgd.so.3" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+
+# php-fpm links libsystemd only for sd_notifyf() (readiness notification to systemd). On Lambda
+# there is no NOTIFY_SOCKET, where the real one returns 0 too; a 1-symbol stub avoids bundling
+# libsystemd + libgcrypt + libgpg-error + liblz4 + libcap (~2.5 MB).
+SDDIR=$CACHE/libsystemd-stub-v1
+if [[ ! -f $SDDIR/libsystemd.so.0 ]]; then
+  mkdir -p "$SDDIR.tmp"
+  printf 'int sd_notifyf(int unset_environment, const char *format, ...) { (void)unset_environment; (void)format; return 0; }\n' >"$SDDIR.tmp/sd.c"
+  printf 'LIBSYSTEMD_209 { global: sd_notifyf; local: *; };\n' >"$SDDIR.tmp/sd.map"
+  gcc -O2 -shared -fPIC -Wl,-soname,libsystemd.so.0 -Wl,--version-script="$SDDIR.tmp/sd.map" \
+    -o "$SDDIR.tmp/libsystemd.so.0" "$SDDIR.tmp/sd.c"
+  strip --strip-unneeded "$SDDIR.tmp/libsystemd.so.0"
+  rm -rf "$SDDIR" && mv "$SDDIR.tmp" "$SDDIR"
+fi
+[[ $(readelf --dyn-syms -W /usr/sbin/php-fpm$PHPV | grep -c 'UND.*@LIBSYSTEMD') == 1 ]] ||
+  die "php-fpm imports more than sd_notifyf from libsystemd: extend the stub"
+
+# ---------------------------------------------------------------- 4. PHP binaries + extensions
+step "PHP $PHPV binaries and extensions (Debian $(dpkg-query -W -f='${Version}' php$PHPV-fpm))"
+rm -rf "$STAGE" && mkdir -p "$OPT"/{bin,lib/php/$PHPAPI,php/conf.d,ssl,share}
+install -m 0755 "$BOOTSTRAP" "$OPT/bootstrap"
+install -m 0755 /usr/sbin/php-fpm$PHPV "$OPT/bin/php-fpm"
+install -m 0755 /usr/bin/php$PHPV "$OPT/bin/php"
+for e in "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"; do
+  install -m 0644 /usr/lib/php/$PHPAPI/$e.so "$OPT/lib/php/$PHPAPI/$e.so"
+done
+# Debian's PHP has built-in paths; rewrite them in place with strings of the same length so the
+# binaries find the layer's files with no env vars and no wrapper script (there may be no shell):
+#   /usr/share/zoneinfo     -> /opt/share/zoneinfo   (Debian reads the system tz database;
+#                                                     missing = fatal "Timezone database is corrupt")
+#   /usr/lib/php/20220829   -> /opt/lib/php/20220829 (default extension_dir)
+#   /etc/php/8.2/{cli,fpm}  -> /opt/////////php      (php.ini + php-fpm.conf search dir)
+#   /etc/php/8.2/*/conf.d   -> /opt/php////////conf.d (default PHP_INI_SCAN_DIR)
+# (Repeated slashes are legal in paths.) The bridge passes -c, --fpm-config and PHP_INI_SCAN_DIR
+# explicitly anyway; the defaults make `/opt/bin/php` work on its own.
+binpatch() { # file old=new... : "\0" means a NUL byte; "+" in new is filled with "/" to old's length
+  python3 - "$@" <<'EOF'
+import sys
+path, pairs = sys.argv[1], sys.argv[2:]
+data = open(path, 'rb').read()
+for pair in pairs:
+    old, new = (s.encode().replace(b'\\0', b'\0') for s in pair.split('=', 1))
+    new = new.replace(b'+', b'/' * (len(old) - len(new) + 1))
+    assert len(old) == len(new), (old, new)
+    n = data.count(old)
+    if n == 0:
+        sys.exit(f"{path}: {old!r} not found")
+    data = data.replace(old, new)
+    show = lambda b: b.rstrip(b'\0').decode()
+    print(f"      patched {path.rsplit('/', 1)[-1]}: {show(old)} -> {show(new)} ({n}x)")
+open(path, 'wb').write(data)
+EOF
+}
+for b in php-fpm php; do
+  sapi=$([[ $b == php ]] && echo cli || echo fpm)
+  binpatch "$OPT/bin/$b" \
+    '/usr/share/zoneinfo=/opt/share/zoneinfo' \
+    "/usr/lib/php/$PHPAPI\\0=/opt/lib/php/$PHPAPI\\0" \
+    "/etc/php/$PHPV/$sapi/conf.d\\0=/opt/php/+conf.d\\0" \
+    "/etc/php/$PHPV/$sapi\\0=/opt/+php\\0"
+done
+
+# ---------------------------------------------------------------- 5. shared libraries
+step "Shared libraries (ldd closure incl. ld-linux + libc) -> /opt/lib, patchelf"
+# Resolve with the lean libgd and the libsystemd stub in front of the system's.
+OVERRIDE=$LOGDIR/override-libs
+rm -rf "$OVERRIDE" && mkdir -p "$OVERRIDE"
+cp "$GDDIR/libgd.so.3" "$SDDIR/libsystemd.so.0" "$OVERRIDE/"
+objs=("$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so)
+LD_LIBRARY_PATH=$OVERRIDE ldd "${objs[@]}" "$OVERRIDE"/*.so* >"$LOGDIR/ldd.txt"
+if grep -q 'not found' "$LOGDIR/ldd.txt"; then grep 'not found' "$LOGDIR/ldd.txt" >&2; die "unresolved libraries"; fi
+# "libfoo.so.1 => /path/libfoo.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
+awk '$2=="=>" && $3 ~ /^\// {print $1, $3} $1 ~ /^\/.*ld-linux/ {n=split($1,a,"/"); print a[n], $1}' \
+  "$LOGDIR/ldd.txt" | sort -u >"$LOGDIR/libs.txt"
+while read -r name path; do
+  cp -L "$path" "$OPT/lib/$name"
+  chmod 0755 "$OPT/lib/$name"
+done <"$LOGDIR/libs.txt"
+note "$(wc -l <"$LOGDIR/libs.txt") libraries, $(du -sh "$OPT/lib" | cut -f1) with extensions"
+[[ -f $OPT/lib/ld-linux-x86-64.so.2 && -f $OPT/lib/libc.so.6 ]] || die "loader/libc missing from closure"
+# The bundled libc has Debian's gconv path compiled in; point it at /opt/lib/gconv (same length).
+binpatch "$OPT/lib/libc.so.6" "/usr/lib/x86_64-linux-gnu/gconv=/opt/lib/+gconv"
+# RPATH (not RUNPATH: --force-rpath) so /opt/lib wins over LD_LIBRARY_PATH, which Lambda sets to
+# /var/lang/lib:/lib64:/usr/lib64:...:/opt/lib -- with RUNPATH, Amazon Linux's own libc (2.34)
+# would be mixed with our loader (2.36) and crash.
+for f in "$OPT/bin/php-fpm" "$OPT/bin/php"; do
+  patchelf --set-interpreter /opt/lib/ld-linux-x86-64.so.2 --force-rpath --set-rpath /opt/lib "$f"
+done
+for f in "$OPT"/lib/php/$PHPAPI/*.so "$OPT"/lib/*.so*; do
+  case ${f##*/} in ld-linux-x86-64.so.2|libc.so.6) continue ;; esac
+  patchelf --force-rpath --set-rpath /opt/lib "$f"
+done
+
+# ---------------------------------------------------------------- 6. data files
+step "Data: iconv modules, zoneinfo, CA certificates"
+mkdir -p "$OPT/lib/gconv"
+G=/usr/lib/x86_64-linux-gnu/gconv
+cp "$G/gconv-modules" "$OPT/lib/gconv/"
+[[ -d $G/gconv-modules.d ]] && cp -r "$G/gconv-modules.d" "$OPT/lib/gconv/"
+for m in "${GCONV_MODULES[@]}"; do cp "$G/$m.so" "$OPT/lib/gconv/"; done
+# (no gconv-modules.cache: it embeds Debian's directory; glibc reads the text config instead;
+#  charsets whose module is not shipped fail in iconv_open() like unknown ones.)
+# zoneinfo: the zones PHP lists (zone.tab/tzdata.zi + files), without the posix/ and right/ copies
+mkdir -p "$OPT/share/zoneinfo"
+(cd /usr/share/zoneinfo && tar --exclude=./posix --exclude=./right --exclude=./localtime -cf - .) | tar -C "$OPT/share/zoneinfo" -xf -
+install -m 0644 /etc/ssl/certs/ca-certificates.crt "$OPT/ssl/cert.pem"
+note "gconv $(du -sh "$OPT/lib/gconv" | cut -f1), zoneinfo $(du -sh "$OPT/share/zoneinfo" | cut -f1), CA $(grep -c 'BEGIN CERT' "$OPT/ssl/cert.pem") certificates"
+
+# ---------------------------------------------------------------- 7. configs
+step "Configs: /opt/php/php.ini, php-fpm.conf, conf.d/00-layer.ini"
+install -m 0644 php/php.ini "$OPT/php/php.ini"
+install -m 0644 php/php-fpm.conf "$OPT/php/php-fpm.conf"
+{
+  echo "; Generated by layer/build.sh: the layer-specific part of PHP's configuration (php.ini has"
+  echo "; no /opt paths so it also works with Debian's PHP locally). Later files in PHP_INI_SCAN_DIR,"
+  echo "; e.g. /var/task/php/conf.d/*.ini in the function package, can override these."
+  echo
+  echo "; The layer's extensions (Debian bookworm php$PHPV-* packages)."
+  echo "extension_dir = /opt/lib/php/$PHPAPI"
+  for e in "${ZEND_EXTENSIONS[@]}"; do echo "zend_extension = $e"; done
+  for e in "${EXTENSIONS[@]}"; do echo "extension = $e"; done
+  echo
+  echo "; CA certificates for outbound HTTPS (Debian's ca-certificates): Amazon Linux keeps its bundle"
+  echo "; elsewhere than the paths compiled into Debian's OpenSSL and libcurl."
+  echo "openssl.cafile = /opt/ssl/cert.pem"
+  echo "curl.cainfo = /opt/ssl/cert.pem"
+} >"$OPT/php/conf.d/00-layer.ini"
+for f in php/conf.d/*.ini; do [[ -e $f ]] && install -m 0644 "$f" "$OPT/php/conf.d/"; done
+
+# ---------------------------------------------------------------- 8. smoke test on this machine
+step "Smoke test: /opt/bin/php -m from the staging dir (via its own loader)"
+# The binaries' interpreter/RPATH say /opt/...: run them through the staged loader instead.
+smoke=$(PHP_INI_SCAN_DIR="$OPT/php/conf.d" "$OPT/lib/ld-linux-x86-64.so.2" --library-path "$OPT/lib" "$OPT/bin/php" \
+  -c "$OPT/php/php.ini" -d extension_dir="$OPT/lib/php/$PHPAPI" -m 2>&1) || { echo "$smoke" >&2; die "php -m failed"; }
+for e in "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"; do
+  grep -qix "$e\|zend $e" <<<"$smoke" || { echo "$smoke" >&2; die "extension $e not loaded"; }
+done
+"$OPT/lib/ld-linux-x86-64.so.2" --library-path "$OPT/lib" "$OPT/bin/php-fpm" -n -v >/dev/null
+note "$(( ${#ZEND_EXTENSIONS[@]} + ${#EXTENSIONS[@]} )) extensions load"
+
+# ---------------------------------------------------------------- 9. zip
+step "Zip -> ${OUT#$ROOT/}"
+mkdir -p "$(dirname "$OUT")"
+rm -f "$OUT"
+# -X: no extra attributes, -y: store symlinks as symlinks; sorted for a stable file order.
+run "zip -9" zip bash -c "cd '$STAGE' && find . -mindepth 1 | sort | sed 's|^\./||' | zip -q -9 -X -y '$OUT' -@"
+unzipped=$(du -sb "$STAGE" | cut -f1)
+zipped=$(stat -c %s "$OUT")
+awk -v o="${OUT#$ROOT/}" -v z="$zipped" -v u="$unzipped" 'BEGIN {
+  printf "\nlayer: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB; Lambda limit: 250 MB with the function)\n", o, z, z/1048576, u, u/1048576 }'
+printf '  largest: %s\n' "$(cd "$STAGE" && du -b lib/* bin/* bootstrap | sort -rn | head -n 5 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
+printf 'built in %ds\n' $((SECONDS - T0))
