@@ -43,7 +43,10 @@ resource "aws_cloudfront_function" "forwarded_host" {
   publish = true
 }
 
-# Everything the viewer sent except Host, which must stay the origin's own name.
+# Everything the viewer sent except Host, which must stay the origin's own name (Function URLs
+# and API Gateway reject a foreign Host). Also dropped: forwarding headers a client could forge
+# that the bridge believes on requests carrying the origin secret (the scheme is then https,
+# the bridge's default behind CloudFront). X-Forwarded-Host is rewritten by the function above.
 resource "aws_cloudfront_origin_request_policy" "all_except_host" {
   name    = "${var.name}-all-except-host"
   comment = "lambda-fpm ${var.name}: all viewer headers except Host, all cookies and query strings"
@@ -51,7 +54,7 @@ resource "aws_cloudfront_origin_request_policy" "all_except_host" {
   headers_config {
     header_behavior = "allExcept"
     headers {
-      items = ["host"]
+      items = ["host", "x-forwarded-proto", "cloudfront-forwarded-proto", "cloudfront-viewer-address"]
     }
   }
   cookies_config {

@@ -8,7 +8,7 @@ resource "aws_lambda_layer_version" "this" {
   layer_name               = "${var.name}-lambda-fpm"
   description              = "lambda-fpm: bridge + php-fpm runtime"
   filename                 = local.layer_zip_path
-  source_code_hash         = filebase64sha256(local.layer_zip_path)
+  source_code_hash         = fileexists(local.layer_zip_path) ? filebase64sha256(local.layer_zip_path) : null
   compatible_runtimes      = ["provided.al2023"]
   compatible_architectures = [var.architecture]
 
