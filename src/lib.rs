@@ -1,0 +1,25 @@
+//! lambda-fpm: run WordPress (and any PHP app) on AWS Lambda. A custom runtime that turns
+//! Lambda HTTP events into FastCGI requests to a bundled php-fpm, and serves static files
+//! itself.
+//!
+//! Pure cores (no IO, unit-tested): [`config`], [`event`], [`origin`], [`routing`],
+//! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`deadline`].
+//! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
+//! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`logging`].
+
+pub mod cache_policy;
+pub mod cgi_env;
+pub mod cgi_response;
+pub mod commands;
+pub mod conditional;
+pub mod config;
+pub mod deadline;
+pub mod event;
+pub mod fastcgi_transport;
+pub mod fs_probe;
+pub mod handler;
+pub mod logging;
+pub mod origin;
+pub mod php_fpm;
+pub mod routing;
+pub mod static_files;

@@ -1,1 +1,68 @@
-fn main() {}
+//! `bootstrap`: the executable Lambda's custom runtime starts.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_fpm::config::Config;
+use lambda_fpm::handler::Bridge;
+use lambda_http::lambda_runtime::{self, service_fn};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let init_started = Instant::now();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return init_failed(&e.to_string()).await,
+    };
+    lambda_fpm::logging::init(config.log_format);
+    let bridge = match Bridge::init(config).await {
+        Ok(b) => Arc::new(b),
+        Err(e) => return init_failed(&e.to_string()).await,
+    };
+    tracing::info!(
+        target: "init",
+        init_ms = init_started.elapsed().as_millis() as u64,
+        document_root = %bridge.root.display(),
+        "lambda-fpm ready"
+    );
+    let handler = service_fn(move |event| bridge.clone().handle(event));
+    match lambda_runtime::run(handler).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lambda-fpm: runtime error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reports an init failure to the Runtime API (so it shows as the invocation's error) and
+/// to stderr (so it is in the log), then exits non-zero.
+async fn init_failed(message: &str) -> ExitCode {
+    eprintln!("lambda-fpm: init failed: {message}");
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        let body = serde_json::json!({"errorType": "LambdaFpmInitError", "errorMessage": message})
+            .to_string();
+        let request = http::Request::builder()
+            .method("POST")
+            .uri("/2018-06-01/runtime/init/error")
+            .header(
+                "Lambda-Runtime-Function-Error-Type",
+                "Runtime.LambdaFpmInitError",
+            )
+            .header("content-type", "application/json")
+            .body(lambda_runtime_api_client::body::Body::from(body));
+        match (
+            lambda_runtime_api_client::PooledClient::builder().build(),
+            request,
+        ) {
+            (client, Ok(request)) => {
+                if let Err(e) = client.call(request).await {
+                    eprintln!("lambda-fpm: could not report init error: {e}");
+                }
+            }
+            (_, Err(e)) => eprintln!("lambda-fpm: could not build init error report: {e}"),
+        }
+    }
+    ExitCode::FAILURE
+}

@@ -1,0 +1,451 @@
+//! Start-up configuration: every setting is read once from `LAMBDA_FPM_*` environment
+//! variables into one typed [`Config`]. A bad value fails init with a message that names the
+//! variable, so a misconfigured function never serves a single request.
+//!
+//! Parsing is pure: [`Config::from_lookup`] takes a lookup function, so tests pass a map and
+//! the binary passes `std::env::var`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cache_policy::CachePolicy;
+
+/// How the function answers HTTP invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvokeMode {
+    /// One JSON response per invocation (API Gateway, ALB, Function URL `BUFFERED`).
+    Buffered,
+    /// Function URL `RESPONSE_STREAM`: PHP output is streamed as php-fpm produces it.
+    ResponseStream,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (CloudWatch Logs Insights can query the fields).
+    Json,
+    /// Human-readable lines for local runs.
+    Text,
+}
+
+/// The scheme a request is assumed to have used when no trusted proxy says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// Every setting of the bridge. Built once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Site root (the EFS mount). `LAMBDA_FPM_DOCUMENT_ROOT`.
+    pub document_root: PathBuf,
+    /// php-fpm binary. `LAMBDA_FPM_PHP_FPM`.
+    pub php_fpm: PathBuf,
+    /// php.ini passed with `-c`. `LAMBDA_FPM_PHP_INI`.
+    pub php_ini: PathBuf,
+    /// php-fpm.conf passed with `--fpm-config`. `LAMBDA_FPM_PHP_FPM_CONF`.
+    pub php_fpm_conf: PathBuf,
+    /// Exported to php-fpm as `PHP_INI_SCAN_DIR`. `LAMBDA_FPM_PHP_INI_SCAN_DIR`.
+    pub php_ini_scan_dir: String,
+    /// Socket, pid file and opcache file cache live here. `LAMBDA_FPM_RUNTIME_DIR`.
+    pub runtime_dir: PathBuf,
+    /// How long php-fpm may take to open its socket. `LAMBDA_FPM_PHP_START_TIMEOUT_MS`.
+    pub php_start_timeout: Duration,
+    /// Shared secret CloudFront adds as an origin header. `LAMBDA_FPM_ORIGIN_SECRET`.
+    pub origin_secret: Option<String>,
+    /// Lower-case name of the header carrying the secret. `LAMBDA_FPM_ORIGIN_SECRET_HEADER`.
+    pub origin_secret_header: String,
+    /// `LAMBDA_FPM_INVOKE_MODE`.
+    pub invoke_mode: InvokeMode,
+    /// `LAMBDA_FPM_LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// Request bodies above this get 413. `LAMBDA_FPM_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// Buffered responses whose Lambda payload would exceed this get a clear 502.
+    /// `LAMBDA_FPM_MAX_RESPONSE_BYTES`.
+    pub max_response_bytes: usize,
+    /// PHP still running this long before the invocation deadline → 504.
+    /// `LAMBDA_FPM_TIMEOUT_MARGIN_MS`.
+    pub timeout_margin: Duration,
+    /// Used when the invocation's deadline is missing or nonsensical (local emulators).
+    /// `LAMBDA_FPM_FALLBACK_TIMEOUT_MS`.
+    pub fallback_timeout: Duration,
+    /// Scheme assumed for requests that reach the function directly (no trusted proxy).
+    /// `LAMBDA_FPM_DIRECT_SCHEME`.
+    pub direct_scheme: Scheme,
+    /// Script that handles every URL that is not a file (pretty permalinks).
+    /// `LAMBDA_FPM_FRONT_CONTROLLER`.
+    pub front_controller: String,
+    /// Cache-Control for static files.
+    pub cache_policy: CachePolicy,
+}
+
+/// A setting that could not be used; names the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// Reads one variable; an empty value counts as unset.
+struct Vars<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn get(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn string(&self, var: &'static str, default: &str) -> String {
+        self.get(var).unwrap_or_else(|| default.to_string())
+    }
+
+    fn absolute_path(&self, var: &'static str, default: &str) -> Result<PathBuf, ConfigError> {
+        let value = self.string(var, default);
+        let path = PathBuf::from(&value);
+        if !path.is_absolute() {
+            return Err(err(var, format!("must be an absolute path, got {value:?}")));
+        }
+        Ok(path)
+    }
+
+    fn number(
+        &self,
+        var: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ConfigError> {
+        let Some(raw) = self.get(var) else {
+            return Ok(default);
+        };
+        let n: u64 = raw
+            .trim()
+            .parse()
+            .map_err(|_| err(var, format!("must be a whole number, got {raw:?}")))?;
+        if n < min || n > max {
+            return Err(err(
+                var,
+                format!("must be between {min} and {max}, got {n}"),
+            ));
+        }
+        Ok(n)
+    }
+
+    fn choice<T: Copy>(
+        &self,
+        var: &'static str,
+        default: T,
+        options: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        let Some(raw) = self.get(var) else {
+            return Ok(default);
+        };
+        let wanted = raw.trim().to_ascii_lowercase();
+        options
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                err(
+                    var,
+                    format!("must be one of {}, got {raw:?}", names.join(" | ")),
+                )
+            })
+    }
+
+    fn header_value(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let value = self.string(var, default);
+        http::HeaderValue::from_str(&value)
+            .map_err(|_| err(var, "must be a valid HTTP header value (printable ASCII)"))?;
+        Ok(value)
+    }
+}
+
+/// Defaults point at the Lambda layer's paths, so a function needs no variables to find PHP.
+pub mod defaults {
+    pub const DOCUMENT_ROOT: &str = "/mnt/wordpress";
+    pub const PHP_FPM: &str = "/opt/bin/php-fpm";
+    pub const PHP_INI: &str = "/opt/php/php.ini";
+    pub const PHP_FPM_CONF: &str = "/opt/php/php-fpm.conf";
+    pub const PHP_INI_SCAN_DIR: &str = "/opt/php/conf.d:/var/task/php/conf.d";
+    pub const RUNTIME_DIR: &str = "/tmp/lambda-fpm";
+    pub const ORIGIN_SECRET_HEADER: &str = "x-origin-secret";
+    /// Lambda's request and buffered response payload limit.
+    pub const LAMBDA_PAYLOAD_BYTES: u64 = 6 * 1024 * 1024;
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (a map in tests, the environment in the binary).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let v = Vars(lookup);
+
+        let origin_secret = v.get("LAMBDA_FPM_ORIGIN_SECRET");
+        if let Some(secret) = &origin_secret {
+            if secret.len() < 16 {
+                return Err(err(
+                    "LAMBDA_FPM_ORIGIN_SECRET",
+                    "must be at least 16 characters (it is the only thing keeping the Function URL private)",
+                ));
+            }
+            http::HeaderValue::from_str(secret).map_err(|_| {
+                err(
+                    "LAMBDA_FPM_ORIGIN_SECRET",
+                    "must be a valid HTTP header value (printable ASCII)",
+                )
+            })?;
+        }
+        let origin_secret_header = v
+            .string(
+                "LAMBDA_FPM_ORIGIN_SECRET_HEADER",
+                defaults::ORIGIN_SECRET_HEADER,
+            )
+            .to_ascii_lowercase();
+        http::HeaderName::from_bytes(origin_secret_header.as_bytes()).map_err(|_| {
+            err(
+                "LAMBDA_FPM_ORIGIN_SECRET_HEADER",
+                format!("{origin_secret_header:?} is not a valid header name"),
+            )
+        })?;
+
+        let front_controller = v.string("LAMBDA_FPM_FRONT_CONTROLLER", "/index.php");
+        if !front_controller.starts_with('/')
+            || !front_controller.ends_with(".php")
+            || front_controller.split('/').any(|s| s == ".." || s == ".")
+        {
+            return Err(err(
+                "LAMBDA_FPM_FRONT_CONTROLLER",
+                format!("must be an absolute URL path ending in .php, got {front_controller:?}"),
+            ));
+        }
+
+        let max_payload = defaults::LAMBDA_PAYLOAD_BYTES;
+        Ok(Config {
+            document_root: v.absolute_path("LAMBDA_FPM_DOCUMENT_ROOT", defaults::DOCUMENT_ROOT)?,
+            php_fpm: v.absolute_path("LAMBDA_FPM_PHP_FPM", defaults::PHP_FPM)?,
+            php_ini: v.absolute_path("LAMBDA_FPM_PHP_INI", defaults::PHP_INI)?,
+            php_fpm_conf: v.absolute_path("LAMBDA_FPM_PHP_FPM_CONF", defaults::PHP_FPM_CONF)?,
+            php_ini_scan_dir: v.string("LAMBDA_FPM_PHP_INI_SCAN_DIR", defaults::PHP_INI_SCAN_DIR),
+            runtime_dir: v.absolute_path("LAMBDA_FPM_RUNTIME_DIR", defaults::RUNTIME_DIR)?,
+            php_start_timeout: Duration::from_millis(v.number(
+                "LAMBDA_FPM_PHP_START_TIMEOUT_MS",
+                5_000,
+                100,
+                60_000,
+            )?),
+            origin_secret,
+            origin_secret_header,
+            invoke_mode: v.choice(
+                "LAMBDA_FPM_INVOKE_MODE",
+                InvokeMode::Buffered,
+                &[
+                    ("buffered", InvokeMode::Buffered),
+                    ("response_stream", InvokeMode::ResponseStream),
+                ],
+            )?,
+            log_format: v.choice(
+                "LAMBDA_FPM_LOG_FORMAT",
+                LogFormat::Json,
+                &[("json", LogFormat::Json), ("text", LogFormat::Text)],
+            )?,
+            max_body_bytes: v.number("LAMBDA_FPM_MAX_BODY_BYTES", max_payload, 0, 1 << 30)?
+                as usize,
+            max_response_bytes: v.number(
+                "LAMBDA_FPM_MAX_RESPONSE_BYTES",
+                max_payload,
+                1024,
+                max_payload,
+            )? as usize,
+            timeout_margin: Duration::from_millis(v.number(
+                "LAMBDA_FPM_TIMEOUT_MARGIN_MS",
+                1_000,
+                0,
+                60_000,
+            )?),
+            fallback_timeout: Duration::from_millis(v.number(
+                "LAMBDA_FPM_FALLBACK_TIMEOUT_MS",
+                30_000,
+                100,
+                900_000,
+            )?),
+            direct_scheme: v.choice(
+                "LAMBDA_FPM_DIRECT_SCHEME",
+                Scheme::Https,
+                &[("https", Scheme::Https), ("http", Scheme::Http)],
+            )?,
+            front_controller,
+            cache_policy: CachePolicy {
+                versioned: v.header_value(
+                    "LAMBDA_FPM_CACHE_CONTROL_VERSIONED",
+                    crate::cache_policy::DEFAULT_VERSIONED,
+                )?,
+                media: v.header_value(
+                    "LAMBDA_FPM_CACHE_CONTROL_MEDIA",
+                    crate::cache_policy::DEFAULT_MEDIA,
+                )?,
+                other: v.header_value(
+                    "LAMBDA_FPM_CACHE_CONTROL_OTHER",
+                    crate::cache_policy::DEFAULT_OTHER,
+                )?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_the_layer() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.document_root, PathBuf::from("/mnt/wordpress"));
+        assert_eq!(c.php_fpm, PathBuf::from("/opt/bin/php-fpm"));
+        assert_eq!(c.php_ini, PathBuf::from("/opt/php/php.ini"));
+        assert_eq!(c.php_fpm_conf, PathBuf::from("/opt/php/php-fpm.conf"));
+        assert_eq!(c.invoke_mode, InvokeMode::Buffered);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.max_body_bytes, 6 * 1024 * 1024);
+        assert_eq!(c.origin_secret, None);
+        assert_eq!(c.origin_secret_header, "x-origin-secret");
+        assert_eq!(c.direct_scheme, Scheme::Https);
+        assert_eq!(c.front_controller, "/index.php");
+        assert_eq!(c.timeout_margin, Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = parse(&[
+            ("LAMBDA_FPM_DOCUMENT_ROOT", "/srv/site"),
+            ("LAMBDA_FPM_PHP_FPM", "/usr/sbin/php-fpm8.2"),
+            ("LAMBDA_FPM_PHP_INI", "/etc/php.ini"),
+            ("LAMBDA_FPM_PHP_FPM_CONF", "/etc/fpm.conf"),
+            ("LAMBDA_FPM_PHP_INI_SCAN_DIR", "/a:/b"),
+            ("LAMBDA_FPM_RUNTIME_DIR", "/tmp/x"),
+            ("LAMBDA_FPM_ORIGIN_SECRET", "0123456789abcdef0123"),
+            ("LAMBDA_FPM_ORIGIN_SECRET_HEADER", "X-My-Secret"),
+            ("LAMBDA_FPM_INVOKE_MODE", "RESPONSE_STREAM"),
+            ("LAMBDA_FPM_LOG_FORMAT", "text"),
+            ("LAMBDA_FPM_MAX_BODY_BYTES", "1000"),
+            ("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "250"),
+            ("LAMBDA_FPM_DIRECT_SCHEME", "http"),
+            ("LAMBDA_FPM_FRONT_CONTROLLER", "/app.php"),
+            ("LAMBDA_FPM_CACHE_CONTROL_OTHER", "public, max-age=60"),
+        ])
+        .unwrap();
+        assert_eq!(c.document_root, PathBuf::from("/srv/site"));
+        assert_eq!(c.php_fpm, PathBuf::from("/usr/sbin/php-fpm8.2"));
+        assert_eq!(c.php_ini_scan_dir, "/a:/b");
+        assert_eq!(c.runtime_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.origin_secret.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(c.origin_secret_header, "x-my-secret");
+        assert_eq!(c.invoke_mode, InvokeMode::ResponseStream);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.max_body_bytes, 1000);
+        assert_eq!(c.timeout_margin, Duration::from_millis(250));
+        assert_eq!(c.direct_scheme, Scheme::Http);
+        assert_eq!(c.front_controller, "/app.php");
+        assert_eq!(c.cache_policy.other, "public, max-age=60");
+    }
+
+    #[test]
+    fn empty_values_mean_default() {
+        let c = parse(&[
+            ("LAMBDA_FPM_DOCUMENT_ROOT", ""),
+            ("LAMBDA_FPM_ORIGIN_SECRET", " "),
+        ])
+        .unwrap();
+        assert_eq!(c.document_root, PathBuf::from("/mnt/wordpress"));
+        assert_eq!(c.origin_secret, None);
+    }
+
+    fn var_of(pairs: &[(&str, &str)]) -> &'static str {
+        parse(pairs).unwrap_err().var
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("LAMBDA_FPM_DOCUMENT_ROOT", "relative/path"),
+            ("LAMBDA_FPM_PHP_FPM", "php-fpm"),
+            ("LAMBDA_FPM_PHP_INI", "php.ini"),
+            ("LAMBDA_FPM_PHP_FPM_CONF", "./fpm.conf"),
+            ("LAMBDA_FPM_RUNTIME_DIR", "tmp"),
+            ("LAMBDA_FPM_INVOKE_MODE", "streaming"),
+            ("LAMBDA_FPM_LOG_FORMAT", "xml"),
+            ("LAMBDA_FPM_MAX_BODY_BYTES", "-1"),
+            ("LAMBDA_FPM_MAX_BODY_BYTES", "10MB"),
+            ("LAMBDA_FPM_MAX_RESPONSE_BYTES", "99999999"),
+            ("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "1.5"),
+            ("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "600000"),
+            ("LAMBDA_FPM_PHP_START_TIMEOUT_MS", "5"),
+            ("LAMBDA_FPM_FALLBACK_TIMEOUT_MS", "abc"),
+            ("LAMBDA_FPM_ORIGIN_SECRET", "short"),
+            ("LAMBDA_FPM_ORIGIN_SECRET", "0123456789abcdef\u{7f}"),
+            ("LAMBDA_FPM_ORIGIN_SECRET_HEADER", "bad header"),
+            ("LAMBDA_FPM_DIRECT_SCHEME", "ftp"),
+            ("LAMBDA_FPM_FRONT_CONTROLLER", "index.php"),
+            ("LAMBDA_FPM_FRONT_CONTROLLER", "/index.html"),
+            ("LAMBDA_FPM_FRONT_CONTROLLER", "/../x.php"),
+            ("LAMBDA_FPM_CACHE_CONTROL_VERSIONED", "a\u{1}b"),
+        ];
+        for (var, value) in cases {
+            assert_eq!(var_of(&[(var, value)]), *var, "{var}={value:?}");
+        }
+    }
+
+    #[test]
+    fn error_message_names_variable_and_value() {
+        let e = parse(&[("LAMBDA_FPM_INVOKE_MODE", "streaming")]).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("LAMBDA_FPM_INVOKE_MODE"), "{text}");
+        assert!(text.contains("streaming"), "{text}");
+        assert!(text.contains("buffered | response_stream"), "{text}");
+    }
+}

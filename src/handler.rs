@@ -1,0 +1,579 @@
+//! The Lambda adapter: one invocation in, one response out. It wires the pure cores (event
+//! mapping, origin trust, routing, CGI environment, CGI response parsing) to the IO shells
+//! (static-file reader, FastCGI transport, php-fpm supervisor) and writes one log line per
+//! request.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use lambda_http::lambda_runtime::{
+    self, Context, FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse,
+};
+use serde_json::Value;
+use tokio::time::timeout_at;
+
+use crate::cgi_env::{EnvInput, build_env};
+use crate::cgi_response::{
+    CgiHead, HeadError, MAX_HEAD_BYTES, find_head_end, parse_head, split_output,
+};
+use crate::config::{Config, InvokeMode};
+use crate::event::{
+    EventKind, HttpRequest, HttpResponse, Invocation, parse_event, stream_prelude_parts,
+    to_event_response,
+};
+use crate::fastcgi_transport::{Chunk, PhpOutput, TransportError, execute};
+use crate::fs_probe::DiskProbe;
+use crate::origin::{OriginCheck, check_origin, client_view};
+use crate::php_fpm::{PhpFpm, SpawnConfig, StartError};
+use crate::routing::{PhpTarget, Route, route};
+
+/// Body stream of a streamed response.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, lambda_runtime::Error>> + Send>>;
+/// What the handler returns to the runtime.
+pub type Reply = FunctionResponse<Value, BodyStream>;
+
+/// The bridge: configuration plus the supervised php-fpm.
+pub struct Bridge {
+    pub config: Config,
+    /// Canonical document root.
+    pub root: PathBuf,
+    root_str: String,
+    pub fpm: PhpFpm,
+}
+
+/// Init failure: bad document root or php-fpm that will not start.
+#[derive(Debug)]
+pub struct InitError(pub String);
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InitError {}
+
+impl From<StartError> for InitError {
+    fn from(e: StartError) -> Self {
+        InitError(e.to_string())
+    }
+}
+
+/// One request's log fields.
+struct RequestLog {
+    request_id: String,
+    kind: &'static str,
+    method: String,
+    path: String,
+    route: &'static str,
+    detail: String,
+    php_ms: Option<u64>,
+    started: Instant,
+}
+
+impl RequestLog {
+    fn finish(&self, status: u16, bytes_out: usize) {
+        let total_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "request",
+            request_id = %self.request_id,
+            event = self.kind,
+            method = %self.method,
+            path = %self.path,
+            route = self.route,
+            status,
+            php_ms = self.php_ms,
+            total_ms = (total_ms * 10.0).round() / 10.0,
+            bytes_out,
+            detail = %self.detail,
+            "request"
+        );
+    }
+}
+
+/// A response before it is shaped for the event source.
+enum Outcome {
+    Buffered(HttpResponse),
+    Streaming {
+        head: CgiHead,
+        first: Bytes,
+        rest: PhpOutput,
+        deadline: tokio::time::Instant,
+    },
+}
+
+fn plain(status: u16, text: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![
+            ("content-type".into(), "text/plain; charset=utf-8".into()),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: Bytes::from(format!("{status} {text}\n")),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Bridge {
+    /// Init: validates the document root and starts php-fpm (concurrently).
+    pub async fn init(config: Config) -> Result<Bridge, InitError> {
+        let fpm = PhpFpm::new(SpawnConfig::from_config(&config));
+        let root_dir = config.document_root.clone();
+        let (started, root) = tokio::join!(
+            fpm.ensure_running(),
+            tokio::task::spawn_blocking(move || crate::fs_probe::canonical_root(&root_dir))
+        );
+        let root = match root {
+            Ok(Ok(root)) if root.is_dir() => root,
+            Ok(Ok(root)) => {
+                return Err(InitError(format!(
+                    "LAMBDA_FPM_DOCUMENT_ROOT: {} is not a directory",
+                    root.display()
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(InitError(format!(
+                    "LAMBDA_FPM_DOCUMENT_ROOT: cannot open {}: {e} (is the EFS file system mounted there?)",
+                    config.document_root.display()
+                )));
+            }
+            Err(e) => return Err(InitError(format!("document root check panicked: {e}"))),
+        };
+        started?;
+        let root_str = root.to_string_lossy().trim_end_matches('/').to_string();
+        Ok(Bridge {
+            config,
+            root,
+            root_str,
+            fpm,
+        })
+    }
+
+    /// Handles one invocation.
+    pub async fn handle(
+        self: Arc<Self>,
+        event: LambdaEvent<Value>,
+    ) -> Result<Reply, lambda_runtime::Error> {
+        let (payload, ctx) = event.into_parts();
+        let started = Instant::now();
+        match parse_event(&payload) {
+            Ok(Invocation::Http(request)) => Ok(self.handle_http(request, &ctx, started).await),
+            Ok(Invocation::Command(command)) => {
+                let result = crate::commands::run(&self, &command, &ctx).await;
+                Ok(FunctionResponse::BufferedResponse(result?))
+            }
+            Err(e) => {
+                tracing::error!(target: "request", request_id = %ctx.request_id, error = %e, "rejected invocation");
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn handle_http(
+        self: &Arc<Self>,
+        request: HttpRequest,
+        ctx: &Context,
+        started: Instant,
+    ) -> Reply {
+        let mut log = RequestLog {
+            request_id: ctx.request_id.clone(),
+            kind: request.kind.as_str(),
+            method: request.method.clone(),
+            path: request.path.clone(),
+            route: "-",
+            detail: String::new(),
+            php_ms: None,
+            started,
+        };
+        let kind = request.kind;
+        let outcome = self.respond(&request, ctx, &mut log).await;
+        match outcome {
+            Outcome::Buffered(mut response) => {
+                if request.method == "HEAD" {
+                    response.body = Bytes::new();
+                }
+                if self.config.invoke_mode == InvokeMode::ResponseStream {
+                    // A RESPONSE_STREAM Function URL shows a buffered JSON payload verbatim:
+                    // every HTTP answer must be a stream with a prelude.
+                    log.finish(response.status, response.body.len());
+                    return single_chunk_stream(response);
+                }
+                self.buffered_reply(kind, response, &mut log)
+            }
+            Outcome::Streaming {
+                head,
+                first,
+                rest,
+                deadline,
+            } => {
+                let head_only = request.method == "HEAD";
+                self.streaming_reply(head, first, rest, deadline, head_only, log)
+            }
+        }
+    }
+
+    fn buffered_reply(
+        &self,
+        kind: EventKind,
+        response: HttpResponse,
+        log: &mut RequestLog,
+    ) -> Reply {
+        let mut value = to_event_response(kind, &response);
+        let mut status = response.status;
+        let mut bytes_out = response.body.len();
+        // Lambda refuses buffered payloads over 6 MB with an opaque error: answer clearly.
+        let estimate = response.body.len() / 3 * 4 + 4096;
+        if estimate > self.config.max_response_bytes / 2 {
+            let size = serde_json::to_vec(&value)
+                .map(|v| v.len())
+                .unwrap_or(usize::MAX);
+            if size > self.config.max_response_bytes {
+                log.detail = format!(
+                    "response of {} bytes ({size} as Lambda payload) exceeds the {} byte buffered limit; use LAMBDA_FPM_INVOKE_MODE=response_stream",
+                    response.body.len(),
+                    self.config.max_response_bytes
+                );
+                tracing::error!(target: "request", request_id = %log.request_id, "{}", log.detail);
+                let error = plain(
+                    502,
+                    "Bad Gateway: response too large for a buffered Lambda response",
+                );
+                bytes_out = error.body.len();
+                status = 502;
+                value = to_event_response(kind, &error);
+            }
+        }
+        log.finish(status, bytes_out);
+        FunctionResponse::BufferedResponse(value)
+    }
+
+    fn streaming_reply(
+        self: &Arc<Self>,
+        head: CgiHead,
+        first: Bytes,
+        rest: PhpOutput,
+        deadline: tokio::time::Instant,
+        head_only: bool,
+        log: RequestLog,
+    ) -> Reply {
+        let prelude = prelude(head.status, &head.headers);
+        let status = head.status;
+        let bridge = self.clone();
+        struct State {
+            first: Option<Bytes>,
+            rest: PhpOutput,
+            bridge: Arc<Bridge>,
+            log: RequestLog,
+            bytes_out: usize,
+            deadline: tokio::time::Instant,
+            status: u16,
+            head_only: bool,
+            done: bool,
+        }
+        let state = State {
+            first: Some(first),
+            rest,
+            bridge,
+            log,
+            bytes_out: 0,
+            deadline,
+            status,
+            head_only,
+            done: false,
+        };
+        let stream = futures_util::stream::unfold(state, |mut s| async move {
+            if s.done {
+                return None;
+            }
+            if let Some(first) = s.first.take() {
+                if !first.is_empty() && !s.head_only {
+                    s.bytes_out += first.len();
+                    return Some((Ok(first), s));
+                }
+            }
+            loop {
+                match timeout_at(s.deadline, s.rest.next()).await {
+                    Ok(Ok(Some(Chunk::Stdout(b)))) => {
+                        if s.head_only || b.is_empty() {
+                            continue;
+                        }
+                        s.bytes_out += b.len();
+                        return Some((Ok(b), s));
+                    }
+                    Ok(Ok(Some(Chunk::Stderr(b)))) => log_php_stderr(&s.log.request_id, &b),
+                    Ok(Ok(None)) => {
+                        s.log.php_ms = Some(s.log.started.elapsed().as_millis() as u64);
+                        s.log.finish(s.status, s.bytes_out);
+                        return None;
+                    }
+                    Ok(Err(e)) => {
+                        s.done = true;
+                        s.log.detail = format!("stream aborted: {e}");
+                        s.bridge.fpm.kill().await;
+                        s.log.finish(502, s.bytes_out);
+                        return Some((Err(lambda_runtime::Error::from(e.to_string())), s));
+                    }
+                    Err(_) => {
+                        s.done = true;
+                        s.log.detail = "deadline reached while streaming; php-fpm killed".into();
+                        s.bridge.fpm.kill().await;
+                        s.log.finish(504, s.bytes_out);
+                        return Some((
+                            Err(lambda_runtime::Error::from(
+                                "PHP ran past the invocation deadline",
+                            )),
+                            s,
+                        ));
+                    }
+                }
+            }
+        });
+        FunctionResponse::StreamingResponse(StreamResponse {
+            metadata_prelude: prelude,
+            stream: Box::pin(stream) as BodyStream,
+        })
+    }
+
+    async fn respond(
+        self: &Arc<Self>,
+        request: &HttpRequest,
+        ctx: &Context,
+        log: &mut RequestLog,
+    ) -> Outcome {
+        let cfg = &self.config;
+        if request.body.len() > cfg.max_body_bytes {
+            log.route = "denied";
+            log.detail = format!(
+                "request body {} bytes > LAMBDA_FPM_MAX_BODY_BYTES {}",
+                request.body.len(),
+                cfg.max_body_bytes
+            );
+            return Outcome::Buffered(plain(413, "Payload Too Large"));
+        }
+        let origin = check_origin(
+            cfg.origin_secret.as_deref(),
+            &cfg.origin_secret_header,
+            request,
+        );
+        if origin == OriginCheck::Rejected {
+            log.route = "denied";
+            log.detail = format!("missing or wrong {} header", cfg.origin_secret_header);
+            return Outcome::Buffered(plain(403, "Forbidden"));
+        }
+        let view = match client_view(request, origin, cfg.direct_scheme) {
+            Ok(v) => v,
+            Err(bad) => {
+                log.route = "denied";
+                log.detail = format!("invalid host {:?}", bad.0);
+                return Outcome::Buffered(plain(400, "Bad Request: invalid Host"));
+            }
+        };
+
+        let probe = DiskProbe::new(self.root.clone());
+        let (path, query, front) = (
+            request.path.clone(),
+            request.query.clone(),
+            cfg.front_controller.clone(),
+        );
+        let decided =
+            tokio::task::spawn_blocking(move || route(&path, &query, &front, &probe)).await;
+        let decided = match decided {
+            Ok(r) => r,
+            Err(e) => {
+                log.detail = format!("routing failed: {e}");
+                return Outcome::Buffered(plain(500, "Internal Server Error"));
+            }
+        };
+        log.route = decided.kind();
+        match decided {
+            Route::Deny(reason) => {
+                log.detail = reason.as_str().to_string();
+                let status = reason.status();
+                let text = match status {
+                    400 => "Bad Request",
+                    404 => "Not Found",
+                    _ => "Forbidden",
+                };
+                Outcome::Buffered(plain(status, text))
+            }
+            Route::Redirect { location } => {
+                let mut r = plain(301, "Moved Permanently");
+                r.headers.push(("location".into(), location));
+                Outcome::Buffered(r)
+            }
+            Route::Static { relative } => {
+                match crate::static_files::serve(&self.root, &relative, request, &cfg.cache_policy)
+                    .await
+                {
+                    Ok(r) => Outcome::Buffered(r),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        log.detail = "file vanished".into();
+                        Outcome::Buffered(plain(404, "Not Found"))
+                    }
+                    Err(e) => {
+                        log.detail = format!("cannot read file: {e}");
+                        Outcome::Buffered(plain(500, "Internal Server Error"))
+                    }
+                }
+            }
+            Route::Php(target) => self.run_php(request, &target, &view, ctx, log).await,
+        }
+    }
+
+    async fn run_php(
+        self: &Arc<Self>,
+        request: &HttpRequest,
+        target: &PhpTarget,
+        view: &crate::origin::ClientView,
+        ctx: &Context,
+        log: &mut RequestLog,
+    ) -> Outcome {
+        let cfg = &self.config;
+        let budget = crate::deadline::php_budget(
+            ctx.deadline,
+            now_ms(),
+            cfg.timeout_margin,
+            cfg.fallback_timeout,
+        );
+        let deadline = tokio::time::Instant::now() + budget;
+        if let Err(e) = self.fpm.ensure_running().await {
+            log.detail = e.to_string();
+            tracing::error!(target: "php-fpm", request_id = %log.request_id, "{e}");
+            return Outcome::Buffered(plain(502, "Bad Gateway: PHP is not running"));
+        }
+        let env = build_env(&EnvInput {
+            request,
+            target,
+            view,
+            document_root: &self.root_str,
+            secret_header: &cfg.origin_secret_header,
+        });
+        let php_started = Instant::now();
+        let streaming = cfg.invoke_mode == InvokeMode::ResponseStream;
+        let work = async {
+            let mut output = execute(self.fpm.socket(), env, request.body.clone()).await?;
+            let mut stdout = BytesMut::new();
+            loop {
+                match output.next().await? {
+                    Some(Chunk::Stdout(b)) => {
+                        stdout.extend_from_slice(&b);
+                        if streaming {
+                            if let Some((head_end, body_start)) = find_head_end(&stdout) {
+                                return Ok((stdout.freeze(), Some((output, head_end, body_start))));
+                            }
+                            if stdout.len() > MAX_HEAD_BYTES {
+                                return Ok((stdout.freeze(), None));
+                            }
+                        }
+                    }
+                    Some(Chunk::Stderr(b)) => log_php_stderr(&log.request_id, &b),
+                    None => return Ok((stdout.freeze(), None)),
+                }
+            }
+        };
+        let result: Result<Result<_, TransportError>, _> = timeout_at(deadline, work).await;
+        log.php_ms = Some(php_started.elapsed().as_millis() as u64);
+        match result {
+            Err(_) => {
+                log.detail = format!(
+                    "PHP still running {} ms before the deadline; php-fpm killed and will restart",
+                    cfg.timeout_margin.as_millis()
+                );
+                self.fpm.kill().await;
+                Outcome::Buffered(plain(504, "Gateway Timeout"))
+            }
+            Ok(Err(e)) => {
+                log.detail = e.to_string();
+                // A dead worker or unreachable socket: start clean on the next request.
+                self.fpm.kill().await;
+                Outcome::Buffered(plain(502, "Bad Gateway"))
+            }
+            Ok(Ok((stdout, Some((rest, head_end, body_start))))) => {
+                match parse_head(&stdout[..head_end]) {
+                    Ok(head) => {
+                        note_dropped(log, &head);
+                        Outcome::Streaming {
+                            head,
+                            first: stdout.slice(body_start..),
+                            rest,
+                            deadline,
+                        }
+                    }
+                    Err(e) => bad_head(log, e),
+                }
+            }
+            Ok(Ok((stdout, None))) => match split_output(&stdout) {
+                Ok((head, body)) => {
+                    note_dropped(log, &head);
+                    Outcome::Buffered(HttpResponse {
+                        status: head.status,
+                        headers: head.headers,
+                        body: stdout.slice_ref(body),
+                    })
+                }
+                Err(e) => bad_head(log, e),
+            },
+        }
+    }
+}
+
+fn prelude(status: u16, response_headers: &[(String, String)]) -> MetadataPrelude {
+    let (joined, cookies) = stream_prelude_parts(response_headers);
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in joined {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    MetadataPrelude {
+        status_code: http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY),
+        headers,
+        cookies,
+    }
+}
+
+fn single_chunk_stream(response: HttpResponse) -> Reply {
+    let body = response.body.clone();
+    let chunks: Vec<Result<Bytes, lambda_runtime::Error>> = if body.is_empty() {
+        vec![]
+    } else {
+        vec![Ok(body)]
+    };
+    FunctionResponse::StreamingResponse(StreamResponse {
+        metadata_prelude: prelude(response.status, &response.headers),
+        stream: Box::pin(futures_util::stream::iter(chunks)) as BodyStream,
+    })
+}
+
+fn note_dropped(log: &mut RequestLog, head: &CgiHead) {
+    if !head.dropped.is_empty() {
+        log.detail = format!("dropped invalid header lines from PHP: {:?}", head.dropped);
+    }
+}
+
+fn bad_head(log: &mut RequestLog, e: HeadError) -> Outcome {
+    log.detail = e.to_string();
+    Outcome::Buffered(plain(502, "Bad Gateway"))
+}
+
+fn log_php_stderr(request_id: &str, bytes: &[u8]) {
+    for line in String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        tracing::warn!(target: "php", request_id, "{line}");
+    }
+}

@@ -1,0 +1,742 @@
+//! Request routing, decided without IO: what a URL path maps to.
+//!
+//! It reproduces nginx's usual WordPress configuration,
+//!
+//! ```nginx
+//! location / { try_files $uri $uri/ /index.php?$args; }
+//! location ~ [^/]\.php(/|$) {
+//!     fastcgi_split_path_info ^(.+?\.php)(/.*)$;
+//!     if (!-f $document_root$fastcgi_script_name) { return 404; }
+//! }
+//! ```
+//!
+//! plus the deny rules a hardened WordPress server adds. The file system is asked through
+//! the [`FileProbe`] trait, so every rule is unit-tested with an in-memory tree.
+//!
+//! ## What counts as PHP
+//! A path segment is a PHP script only when it ends in exactly `.php` (ASCII, lower case) and
+//! has a name before it. Segments that *look* like PHP but are not exactly that — `.PHP`,
+//! `.pHp`, `x.php.bak`, `x.php~`, `x.php.` , `x.phtml`, `x.phar`, or any extension with
+//! non-ASCII letters (Unicode look-alikes such as `x.ｐｈｐ`) — are denied outright: they are
+//! neither executed (php-fpm would refuse or, worse, run them) nor served (that would leak
+//! source code).
+
+use std::fmt;
+
+/// What the file system holds at a path below the document root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    File,
+    Dir,
+    Missing,
+    /// The path resolves (through a symlink) to somewhere outside the document root.
+    Outside,
+}
+
+/// Answers [`Probe`] questions for a decoded path relative to the document root
+/// (no leading slash, segments joined by `/`, already validated: no `.`/`..`, no NUL).
+pub trait FileProbe {
+    fn probe(&self, relative: &str) -> Probe;
+}
+
+/// Why a request was denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyReason {
+    /// Not a path at all (no leading slash, bad percent-encoding, invalid UTF-8).
+    Malformed,
+    /// `..`, `.`, encoded slashes or backslashes: an attempt to leave the document root.
+    Traversal,
+    /// A NUL byte, raw or encoded.
+    NulByte,
+    /// A dotfile or dot-directory (`.htaccess`, `.git/`, `.env`).
+    Dotfile,
+    /// `wp-config.php` holds the database password.
+    WpConfig,
+    /// A name that looks like PHP but is not exactly `*.php` (backups, editor copies,
+    /// `.PHP`, `.phtml`, non-ASCII extensions).
+    PhpLookalike,
+    /// PHP under `wp-content/uploads` (uploaded files must never run).
+    PhpInUploads,
+    /// A symlink that points outside the document root.
+    OutsideRoot,
+    /// A directory with no index file (no listings).
+    DirectoryListing,
+    /// A `*.php` path whose script does not exist (nginx: `return 404`).
+    NoSuchScript,
+}
+
+impl DenyReason {
+    /// The HTTP status for this denial.
+    pub fn status(self) -> u16 {
+        match self {
+            DenyReason::Malformed | DenyReason::Traversal | DenyReason::NulByte => 400,
+            DenyReason::NoSuchScript => 404,
+            _ => 403,
+        }
+    }
+
+    /// A short machine-friendly name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenyReason::Malformed => "malformed_path",
+            DenyReason::Traversal => "path_traversal",
+            DenyReason::NulByte => "nul_byte",
+            DenyReason::Dotfile => "dotfile",
+            DenyReason::WpConfig => "wp_config",
+            DenyReason::PhpLookalike => "php_lookalike",
+            DenyReason::PhpInUploads => "php_in_uploads",
+            DenyReason::OutsideRoot => "outside_document_root",
+            DenyReason::DirectoryListing => "directory_listing",
+            DenyReason::NoSuchScript => "no_such_script",
+        }
+    }
+}
+
+impl fmt::Display for DenyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A file served by the bridge itself. `relative` is below the document root.
+    Static { relative: String },
+    /// A PHP script run by php-fpm.
+    Php(PhpTarget),
+    /// A directory requested without its trailing slash: redirect like nginx does.
+    Redirect { location: String },
+    /// Refused.
+    Deny(DenyReason),
+}
+
+/// The script php-fpm runs and the CGI path variables that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhpTarget {
+    /// Script path relative to the document root (no leading slash).
+    pub relative: String,
+    /// URL path of the script (`SCRIPT_NAME`), e.g. `/wp-admin/index.php`.
+    pub script_name: String,
+    /// Extra path after the script (`PATH_INFO`), empty or starting with `/`.
+    pub path_info: String,
+    /// True when this is the front controller handling a URL that is not a file.
+    pub front_controller: bool,
+}
+
+impl Route {
+    /// Short name for the request log: static / php / redirect / denied.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Route::Static { .. } => "static",
+            Route::Php(_) => "php",
+            Route::Redirect { .. } => "redirect",
+            Route::Deny(_) => "denied",
+        }
+    }
+}
+
+/// Decodes and validates a raw (percent-encoded) URL path into its segments.
+///
+/// Empty segments are dropped (`//` is `/`, like nginx's `merge_slashes`). The returned
+/// flag says whether the path ended with a slash.
+pub fn decode_path(raw: &str) -> Result<(Vec<String>, bool), DenyReason> {
+    if !raw.starts_with('/') {
+        return Err(DenyReason::Malformed);
+    }
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(DenyReason::Malformed)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| DenyReason::Malformed)?;
+            let value = u8::from_str_radix(hex, 16).map_err(|_| DenyReason::Malformed)?;
+            match value {
+                // An encoded slash or backslash only makes sense to smuggle a separator
+                // past a naive check.
+                b'/' | b'\\' => return Err(DenyReason::Traversal),
+                0 => return Err(DenyReason::NulByte),
+                _ => decoded.push(value),
+            }
+            i += 3;
+        } else {
+            match b {
+                0 => return Err(DenyReason::NulByte),
+                b'\\' => return Err(DenyReason::Traversal),
+                _ => decoded.push(b),
+            }
+            i += 1;
+        }
+    }
+    let text = String::from_utf8(decoded).map_err(|_| DenyReason::Malformed)?;
+    if text.chars().any(|c| c.is_control()) {
+        return Err(DenyReason::Malformed);
+    }
+    let trailing_slash = text.ends_with('/');
+    let mut segments = Vec::new();
+    for segment in text.split('/') {
+        match segment {
+            "" => continue,
+            "." | ".." => return Err(DenyReason::Traversal),
+            s => segments.push(s.to_string()),
+        }
+    }
+    Ok((segments, trailing_slash))
+}
+
+/// Whether a file name is exactly a PHP script name: `<something>.php`, ASCII lower case.
+pub fn is_php_name(name: &str) -> bool {
+    name.len() > 4 && name.ends_with(".php")
+}
+
+/// Whether a name looks like PHP without being exactly `*.php`: such names are never run
+/// and never served.
+pub fn is_php_lookalike(name: &str) -> bool {
+    if is_php_name(name) {
+        return false;
+    }
+    // Any extension with non-ASCII characters: Unicode look-alikes of "php".
+    if let Some((_, ext)) = name.rsplit_once('.') {
+        if !ext.is_ascii() {
+            return true;
+        }
+    }
+    let lower = name.to_ascii_lowercase();
+    [".php", ".phtml", ".phar", ".pht", ".phps"]
+        .iter()
+        .any(|needle| lower.contains(needle))
+}
+
+/// Routes a decoded request path. `query` is the raw query string (kept for redirects).
+pub fn route(raw_path: &str, query: &str, front_controller: &str, fs: &impl FileProbe) -> Route {
+    let (segments, trailing_slash) = match decode_path(raw_path) {
+        Ok(v) => v,
+        Err(reason) => return Route::Deny(reason),
+    };
+    if let Some(reason) = deny_by_name(&segments) {
+        return Route::Deny(reason);
+    }
+
+    // `location ~ [^/]\.php(/|$)` with a non-greedy split: the first `*.php` segment is the
+    // script, the rest is PATH_INFO, and the script must be a regular file.
+    if let Some(index) = segments.iter().position(|s| is_php_name(s)) {
+        let relative = segments[..=index].join("/");
+        return match fs.probe(&relative) {
+            Probe::File => {
+                let mut path_info = String::new();
+                for s in &segments[index + 1..] {
+                    path_info.push('/');
+                    path_info.push_str(s);
+                }
+                if trailing_slash && index + 1 < segments.len() {
+                    path_info.push('/');
+                }
+                Route::Php(PhpTarget {
+                    script_name: format!("/{relative}"),
+                    relative,
+                    path_info,
+                    front_controller: false,
+                })
+            }
+            Probe::Outside => Route::Deny(DenyReason::OutsideRoot),
+            Probe::Dir | Probe::Missing => Route::Deny(DenyReason::NoSuchScript),
+        };
+    }
+
+    // try_files $uri $uri/ /index.php?$args
+    let relative = segments.join("/");
+    match fs.probe(&relative) {
+        Probe::File if !trailing_slash => return Route::Static { relative },
+        Probe::Dir | Probe::File if relative.is_empty() => {}
+        Probe::Dir if !trailing_slash => {
+            let mut location = format!("/{relative}/");
+            if !query.is_empty() {
+                location.push('?');
+                location.push_str(query);
+            }
+            return Route::Redirect { location };
+        }
+        Probe::Dir => {}
+        Probe::Outside => return Route::Deny(DenyReason::OutsideRoot),
+        // "file/" is not a file: fall through to the front controller, as nginx does.
+        Probe::File | Probe::Missing => return front(front_controller, fs),
+    }
+
+    // A directory with a trailing slash: its index.php, else index.html, else 403.
+    let prefix = if relative.is_empty() {
+        String::new()
+    } else {
+        format!("{relative}/")
+    };
+    let index_php = format!("{prefix}index.php");
+    match fs.probe(&index_php) {
+        Probe::File => {
+            return Route::Php(PhpTarget {
+                script_name: format!("/{index_php}"),
+                relative: index_php,
+                path_info: String::new(),
+                front_controller: false,
+            });
+        }
+        Probe::Outside => return Route::Deny(DenyReason::OutsideRoot),
+        _ => {}
+    }
+    let index_html = format!("{prefix}index.html");
+    match fs.probe(&index_html) {
+        Probe::File => Route::Static {
+            relative: index_html,
+        },
+        Probe::Outside => Route::Deny(DenyReason::OutsideRoot),
+        _ => Route::Deny(DenyReason::DirectoryListing),
+    }
+}
+
+/// The front controller for URLs that are not files (pretty permalinks).
+fn front(front_controller: &str, fs: &impl FileProbe) -> Route {
+    let relative = front_controller.trim_start_matches('/').to_string();
+    match fs.probe(&relative) {
+        Probe::File => Route::Php(PhpTarget {
+            script_name: format!("/{relative}"),
+            relative,
+            path_info: String::new(),
+            front_controller: true,
+        }),
+        Probe::Outside => Route::Deny(DenyReason::OutsideRoot),
+        Probe::Dir | Probe::Missing => Route::Deny(DenyReason::NoSuchScript),
+    }
+}
+
+/// Deny rules that depend only on the names in the path.
+fn deny_by_name(segments: &[String]) -> Option<DenyReason> {
+    for (i, segment) in segments.iter().enumerate() {
+        // /.well-known/ (ACME, security.txt …) is the one dot-directory a site serves.
+        if segment.starts_with('.') && !(i == 0 && segment == ".well-known") {
+            return Some(DenyReason::Dotfile);
+        }
+        if segment.eq_ignore_ascii_case("wp-config.php")
+            || segment.to_ascii_lowercase().starts_with("wp-config.php")
+        {
+            return Some(DenyReason::WpConfig);
+        }
+        if is_php_lookalike(segment) {
+            return Some(DenyReason::PhpLookalike);
+        }
+    }
+    let in_uploads = segments.len() >= 2
+        && segments[0] == "wp-content"
+        && segments[1].eq_ignore_ascii_case("uploads");
+    if in_uploads && segments.iter().any(|s| is_php_name(s)) {
+        return Some(DenyReason::PhpInUploads);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// An in-memory tree: paths of files and directories.
+    struct Tree(HashMap<String, Probe>);
+
+    impl Tree {
+        fn wordpress() -> Tree {
+            let mut map = HashMap::new();
+            for dir in [
+                "",
+                "wp-admin",
+                "wp-admin/css",
+                "wp-includes",
+                "wp-includes/css",
+                "wp-content",
+                "wp-content/uploads",
+                "wp-content/uploads/2024",
+                "wp-content/themes",
+                "wp-content/themes/twentytwentythree",
+                "docs",
+                "static-site",
+                ".well-known",
+            ] {
+                map.insert(dir.to_string(), Probe::Dir);
+            }
+            for file in [
+                "index.php",
+                "wp-login.php",
+                "wp-cron.php",
+                "xmlrpc.php",
+                "wp-config.php",
+                "wp-admin/index.php",
+                "wp-admin/post.php",
+                "wp-admin/async-upload.php",
+                "wp-admin/css/login.min.css",
+                "wp-includes/css/dashicons.min.css",
+                "wp-content/uploads/2024/photo.jpg",
+                "wp-content/uploads/2024/shell.php",
+                "wp-content/themes/twentytwentythree/style.css",
+                "wp-content/themes/twentytwentythree/functions.php",
+                "static-site/index.html",
+                "robots.txt",
+                ".htaccess",
+                ".env",
+                ".well-known/security.txt",
+                "café.txt",
+                "x.PHP",
+            ] {
+                map.insert(file.to_string(), Probe::File);
+            }
+            map.insert("escape".to_string(), Probe::Outside);
+            map.insert("escape.css".to_string(), Probe::Outside);
+            map.insert("evil.php".to_string(), Probe::Outside);
+            Tree(map)
+        }
+    }
+
+    impl FileProbe for Tree {
+        fn probe(&self, relative: &str) -> Probe {
+            self.0.get(relative).copied().unwrap_or(Probe::Missing)
+        }
+    }
+
+    fn r(path: &str) -> Route {
+        route(path, "", "/index.php", &Tree::wordpress())
+    }
+
+    fn php(script_name: &str, path_info: &str, front_controller: bool) -> Route {
+        Route::Php(PhpTarget {
+            relative: script_name.trim_start_matches('/').to_string(),
+            script_name: script_name.to_string(),
+            path_info: path_info.to_string(),
+            front_controller,
+        })
+    }
+
+    fn stat(relative: &str) -> Route {
+        Route::Static {
+            relative: relative.to_string(),
+        }
+    }
+
+    #[test]
+    fn existing_files_are_static() {
+        assert_eq!(r("/robots.txt"), stat("robots.txt"));
+        assert_eq!(
+            r("/wp-admin/css/login.min.css"),
+            stat("wp-admin/css/login.min.css")
+        );
+        assert_eq!(
+            r("/wp-includes/css/dashicons.min.css"),
+            stat("wp-includes/css/dashicons.min.css")
+        );
+        assert_eq!(
+            r("/wp-content/uploads/2024/photo.jpg"),
+            stat("wp-content/uploads/2024/photo.jpg")
+        );
+        assert_eq!(
+            r("/wp-content/themes/twentytwentythree/style.css"),
+            stat("wp-content/themes/twentytwentythree/style.css")
+        );
+    }
+
+    #[test]
+    fn percent_encoded_names_are_decoded() {
+        assert_eq!(r("/caf%C3%A9.txt"), stat("café.txt"));
+        assert_eq!(r("/rob%6fts.txt"), stat("robots.txt"));
+    }
+
+    #[test]
+    fn merged_slashes() {
+        assert_eq!(r("//robots.txt"), stat("robots.txt"));
+        assert_eq!(
+            r("/wp-admin//css///login.min.css"),
+            stat("wp-admin/css/login.min.css")
+        );
+    }
+
+    #[test]
+    fn php_scripts_run_as_themselves() {
+        assert_eq!(r("/wp-login.php"), php("/wp-login.php", "", false));
+        assert_eq!(r("/wp-cron.php"), php("/wp-cron.php", "", false));
+        assert_eq!(r("/xmlrpc.php"), php("/xmlrpc.php", "", false));
+        assert_eq!(
+            r("/wp-admin/post.php"),
+            php("/wp-admin/post.php", "", false)
+        );
+        assert_eq!(
+            r("/wp-admin/async-upload.php"),
+            php("/wp-admin/async-upload.php", "", false)
+        );
+        assert_eq!(r("/index.php"), php("/index.php", "", false));
+    }
+
+    #[test]
+    fn path_info_after_script() {
+        assert_eq!(
+            r("/index.php/2024/hello"),
+            php("/index.php", "/2024/hello", false)
+        );
+        assert_eq!(
+            r("/index.php/2024/hello/"),
+            php("/index.php", "/2024/hello/", false)
+        );
+        assert_eq!(
+            r("/wp-admin/post.php/x"),
+            php("/wp-admin/post.php", "/x", false)
+        );
+        // the first .php segment is the script (non-greedy split)
+        assert_eq!(r("/index.php/a.php"), php("/index.php", "/a.php", false));
+    }
+
+    #[test]
+    fn directories_get_their_index() {
+        assert_eq!(r("/"), php("/index.php", "", false));
+        assert_eq!(r("/wp-admin/"), php("/wp-admin/index.php", "", false));
+        assert_eq!(r("/static-site/"), stat("static-site/index.html"));
+    }
+
+    #[test]
+    fn directory_without_slash_redirects_keeping_query() {
+        assert_eq!(
+            r("/wp-admin"),
+            Route::Redirect {
+                location: "/wp-admin/".into()
+            }
+        );
+        assert_eq!(
+            route("/wp-admin", "a=1&b=2", "/index.php", &Tree::wordpress()),
+            Route::Redirect {
+                location: "/wp-admin/?a=1&b=2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn directory_without_index_is_forbidden() {
+        assert_eq!(r("/docs/"), Route::Deny(DenyReason::DirectoryListing));
+        assert_eq!(
+            r("/wp-content/uploads/"),
+            Route::Deny(DenyReason::DirectoryListing)
+        );
+    }
+
+    #[test]
+    fn everything_else_goes_to_front_controller() {
+        for path in [
+            "/hello-world/",
+            "/2024/01/02/a-post/",
+            "/category/news",
+            "/feed/",
+            "/wp-json/wp/v2/posts",
+            "/robots.txt/",
+            "/no-such-file.css",
+            "/sitemap.xml",
+        ] {
+            assert_eq!(r(path), php("/index.php", "", true), "{path}");
+        }
+    }
+
+    #[test]
+    fn missing_php_is_404_not_front_controller() {
+        assert_eq!(r("/nope.php"), Route::Deny(DenyReason::NoSuchScript));
+        assert_eq!(
+            r("/wp-admin/nope.php"),
+            Route::Deny(DenyReason::NoSuchScript)
+        );
+        assert_eq!(r("/nope.php/extra"), Route::Deny(DenyReason::NoSuchScript));
+    }
+
+    #[test]
+    fn fix_pathinfo_trap_never_runs_the_image() {
+        // /uploads/x.jpg/y.php must never execute x.jpg
+        assert_eq!(
+            r("/wp-content/uploads/2024/photo.jpg/y.php"),
+            Route::Deny(DenyReason::PhpInUploads)
+        );
+        assert_eq!(
+            r("/robots.txt/y.php"),
+            Route::Deny(DenyReason::NoSuchScript)
+        );
+        assert_eq!(
+            r("/robots.txt/y.php/z"),
+            Route::Deny(DenyReason::NoSuchScript)
+        );
+    }
+
+    #[test]
+    fn custom_front_controller() {
+        let tree = Tree::wordpress();
+        assert_eq!(
+            route("/anything", "", "/wp-login.php", &tree),
+            php("/wp-login.php", "", true)
+        );
+        assert_eq!(
+            route("/anything", "", "/missing.php", &tree),
+            Route::Deny(DenyReason::NoSuchScript)
+        );
+    }
+
+    #[test]
+    fn symlinks_out_of_root_are_denied() {
+        assert_eq!(r("/escape"), Route::Deny(DenyReason::OutsideRoot));
+        assert_eq!(r("/escape.css"), Route::Deny(DenyReason::OutsideRoot));
+        assert_eq!(r("/evil.php"), Route::Deny(DenyReason::OutsideRoot));
+    }
+
+    #[test]
+    fn route_kind_names() {
+        assert_eq!(r("/robots.txt").kind(), "static");
+        assert_eq!(r("/").kind(), "php");
+        assert_eq!(r("/wp-admin").kind(), "redirect");
+        assert_eq!(r("/.env").kind(), "denied");
+    }
+
+    /// The table-driven deny suite: every rule, with its status.
+    #[test]
+    fn deny_table() {
+        let cases: &[(&str, DenyReason)] = &[
+            // dotfiles and dot-directories
+            ("/.htaccess", DenyReason::Dotfile),
+            ("/.env", DenyReason::Dotfile),
+            ("/.git/config", DenyReason::Dotfile),
+            ("/.git/", DenyReason::Dotfile),
+            ("/wp-content/.env", DenyReason::Dotfile),
+            ("/%2egit/HEAD", DenyReason::Dotfile),
+            ("/.well-known/../.env", DenyReason::Traversal),
+            ("/a/.well-known/x", DenyReason::Dotfile),
+            ("/.user.ini", DenyReason::Dotfile),
+            // wp-config
+            ("/wp-config.php", DenyReason::WpConfig),
+            ("/WP-CONFIG.PHP", DenyReason::WpConfig),
+            ("/wp-config.php.bak", DenyReason::WpConfig),
+            ("/wp-config.php~", DenyReason::WpConfig),
+            ("/wp-config.php/x", DenyReason::WpConfig),
+            ("/wp-config%2ephp", DenyReason::WpConfig),
+            ("/sub/wp-config.php", DenyReason::WpConfig),
+            // backups, editor copies, case and Unicode look-alikes
+            ("/index.php.bak", DenyReason::PhpLookalike),
+            ("/index.php~", DenyReason::PhpLookalike),
+            ("/index.php.swp", DenyReason::PhpLookalike),
+            ("/index.php.orig", DenyReason::PhpLookalike),
+            ("/index.php.save", DenyReason::PhpLookalike),
+            ("/index.php.old", DenyReason::PhpLookalike),
+            ("/index.php.txt", DenyReason::PhpLookalike),
+            ("/%23index.php%23", DenyReason::PhpLookalike),
+            ("/index.php.", DenyReason::PhpLookalike),
+            ("/index.php%20", DenyReason::PhpLookalike),
+            ("/x.PHP", DenyReason::PhpLookalike),
+            ("/x.pHp", DenyReason::PhpLookalike),
+            ("/x.Php/extra", DenyReason::PhpLookalike),
+            ("/x.phtml", DenyReason::PhpLookalike),
+            ("/x.phar", DenyReason::PhpLookalike),
+            ("/x.phps", DenyReason::PhpLookalike),
+            ("/x.php5.php7", DenyReason::PhpLookalike),
+            ("/x.%EF%BD%90%EF%BD%88%EF%BD%90", DenyReason::PhpLookalike), // fullwidth ｐｈｐ
+            ("/x.%D1%80h%D1%80", DenyReason::PhpLookalike),               // Cyrillic р
+            ("/x.ph%C6%BF", DenyReason::PhpLookalike),
+            // PHP in uploads, including the fix_pathinfo trap
+            (
+                "/wp-content/uploads/2024/shell.php",
+                DenyReason::PhpInUploads,
+            ),
+            (
+                "/wp-content/uploads/2024/photo.jpg/y.php",
+                DenyReason::PhpInUploads,
+            ),
+            (
+                "/wp-content/UPLOADS/2024/shell.php",
+                DenyReason::PhpInUploads,
+            ),
+            (
+                "/wp-content//uploads/2024/shell.php",
+                DenyReason::PhpInUploads,
+            ),
+            ("/wp-content/uploads/shell.php/x", DenyReason::PhpInUploads),
+            // traversal
+            ("/../etc/passwd", DenyReason::Traversal),
+            ("/wp-admin/../../etc/passwd", DenyReason::Traversal),
+            ("/%2e%2e/etc/passwd", DenyReason::Traversal),
+            ("/%2E%2E/%2E%2E/etc/passwd", DenyReason::Traversal),
+            ("/.%2e/x", DenyReason::Traversal),
+            ("/x/%2e", DenyReason::Traversal),
+            ("/./robots.txt", DenyReason::Traversal),
+            ("/..%2fetc%2fpasswd", DenyReason::Traversal),
+            ("/a%2Fb", DenyReason::Traversal),
+            ("/a%5cb", DenyReason::Traversal),
+            ("/a\\..\\b", DenyReason::Traversal),
+            ("/..\\etc", DenyReason::Traversal),
+            // NUL
+            ("/index.php%00.jpg", DenyReason::NulByte),
+            ("/robots.txt\0", DenyReason::NulByte),
+            // malformed
+            ("relative", DenyReason::Malformed),
+            ("", DenyReason::Malformed),
+            ("/%", DenyReason::Malformed),
+            ("/%zz", DenyReason::Malformed),
+            ("/%c3", DenyReason::Malformed),
+            ("/%ff%fe", DenyReason::Malformed),
+            ("/a%0d%0ab", DenyReason::Malformed),
+            ("/a%7fb", DenyReason::Malformed),
+            // symlinks out
+            ("/escape", DenyReason::OutsideRoot),
+            // listings
+            ("/docs/", DenyReason::DirectoryListing),
+            // missing scripts
+            ("/nope.php", DenyReason::NoSuchScript),
+        ];
+        for (path, reason) in cases {
+            assert_eq!(r(path), Route::Deny(*reason), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn deny_statuses() {
+        assert_eq!(DenyReason::Traversal.status(), 400);
+        assert_eq!(DenyReason::Malformed.status(), 400);
+        assert_eq!(DenyReason::NulByte.status(), 400);
+        assert_eq!(DenyReason::Dotfile.status(), 403);
+        assert_eq!(DenyReason::WpConfig.status(), 403);
+        assert_eq!(DenyReason::PhpLookalike.status(), 403);
+        assert_eq!(DenyReason::PhpInUploads.status(), 403);
+        assert_eq!(DenyReason::OutsideRoot.status(), 403);
+        assert_eq!(DenyReason::DirectoryListing.status(), 403);
+        assert_eq!(DenyReason::NoSuchScript.status(), 404);
+    }
+
+    #[test]
+    fn well_known_is_served() {
+        assert_eq!(
+            r("/.well-known/security.txt"),
+            stat(".well-known/security.txt")
+        );
+    }
+
+    #[test]
+    fn php_name_rules() {
+        assert!(is_php_name("a.php"));
+        assert!(!is_php_name(".php"));
+        assert!(!is_php_name("a.PHP"));
+        assert!(!is_php_name("a.php "));
+        assert!(is_php_lookalike("a.PHP"));
+        assert!(is_php_lookalike("a.php.bak"));
+        assert!(!is_php_lookalike("a.php"));
+        assert!(!is_php_lookalike("photo.jpg"));
+        assert!(!is_php_lookalike("café.txt"));
+        assert!(!is_php_lookalike("graph.png"));
+        assert!(!is_php_lookalike("phpinfo-notes.txt"));
+        assert!(is_php_lookalike("résumé.dоc")); // Cyrillic о in the extension
+    }
+
+    #[test]
+    fn decode_path_reports_trailing_slash() {
+        assert_eq!(
+            decode_path("/a/b/").unwrap(),
+            (vec!["a".into(), "b".into()], true)
+        );
+        assert_eq!(
+            decode_path("/a/b").unwrap(),
+            (vec!["a".into(), "b".into()], false)
+        );
+        assert_eq!(decode_path("/").unwrap(), (vec![], true));
+    }
+}
