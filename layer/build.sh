@@ -263,9 +263,10 @@ cp "$G/gconv-modules" "$OPT/lib/gconv/"
 for m in "${GCONV_MODULES[@]}"; do cp "$G/$m.so" "$OPT/lib/gconv/"; done
 # (no gconv-modules.cache: it embeds Debian's directory; glibc reads the text config instead;
 #  charsets whose module is not shipped fail in iconv_open() like unknown ones.)
-# zoneinfo: the zones PHP lists (zone.tab/tzdata.zi + files), without the posix/ and right/ copies
+# zoneinfo: the zones PHP lists (zone.tab/tzdata.zi + files), without the posix/ and right/ copies;
+# symlinked aliases are stored as files (-h), so nothing depends on how the zip is unpacked.
 mkdir -p "$OPT/share/zoneinfo"
-(cd /usr/share/zoneinfo && tar --exclude=./posix --exclude=./right --exclude=./localtime -cf - .) | tar -C "$OPT/share/zoneinfo" -xf -
+(cd /usr/share/zoneinfo && tar -h --exclude=./posix --exclude=./right --exclude=./localtime -cf - .) | tar -C "$OPT/share/zoneinfo" -xf -
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$OPT/ssl/cert.pem"
 note "gconv $(du -sh "$OPT/lib/gconv" | cut -f1), zoneinfo $(du -sh "$OPT/share/zoneinfo" | cut -f1), CA $(grep -c 'BEGIN CERT' "$OPT/ssl/cert.pem") certificates"
 
@@ -311,5 +312,5 @@ unzipped=$(du -sb "$STAGE" | cut -f1)
 zipped=$(stat -c %s "$OUT")
 awk -v o="${OUT#$ROOT/}" -v z="$zipped" -v u="$unzipped" 'BEGIN {
   printf "\nlayer: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB; Lambda limit: 250 MB with the function)\n", o, z, z/1048576, u, u/1048576 }'
-printf '  largest: %s\n' "$(cd "$STAGE" && du -b lib/* bin/* bootstrap | sort -rn | head -n 5 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
+printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
 printf 'built in %ds\n' $((SECONDS - T0))
