@@ -44,7 +44,7 @@ EXTENSIONS=(mysqlnd pdo xml   # must precede mysqli/pdo_mysql and dom/simplexml/
 # sysvsem sysvshm xsl.
 APT_PACKAGES=(php$PHPV-fpm php$PHPV-cli php$PHPV-mysql php$PHPV-gd php$PHPV-curl php$PHPV-mbstring
   php$PHPV-xml php$PHPV-zip php$PHPV-intl php$PHPV-opcache
-  patchelf zip unzip ca-certificates tzdata binutils file python3 gcc make pkg-config dpkg-dev
+  patchelf zip unzip ca-certificates tzdata binutils file python3 gcc make pkg-config dpkg-dev icu-devtools
   libpng-dev libjpeg62-turbo-dev libwebp-dev libfreetype-dev zlib1g-dev)
 # iconv charsets shipped (glibc has UTF-8/UTF-16/UTF-32/UCS-2/UCS-4/ASCII built in): western and
 # central European, Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, and the common CJK ones.
@@ -241,6 +241,44 @@ while read -r name path; do
 done <"$LOGDIR/libs.txt"
 note "$(wc -l <"$LOGDIR/libs.txt") libraries, $(du -sh "$OPT/lib" | cut -f1) with extensions"
 [[ -f $OPT/lib/ld-linux-x86-64.so.2 && -f $OPT/lib/libc.so.6 ]] || die "loader/libc missing from closure"
+# ICU's data library (libicudata, 30 MB: the largest file) trimmed with ICU's own icupkg, keeping
+# the same soname and data symbol. Removed: table-based converters (*.cnv, 5 MB: UConverter then
+# only knows UTF-*/ASCII/Latin-1; libxml2 and PHP convert other charsets with iconv/mbstring),
+# dictionary word-break data for CJK/Thai/Khmer/Lao/Burmese (*.dict, 3 MB: IntlBreakIterator falls
+# back to rules), unit display names (unit/, 3 MB: PHP has no MeasureFormat API). Kept: locales,
+# collation, currencies, time zone and language names, transliteration, normalization, IDNA.
+icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
+icuver=$(dpkg-query -W -f='${Version}' "${icu%%.so*}${icu##*.so.}" 2>/dev/null || echo unknown)
+ICUDIR=$CACHE/icudata-$icuver-trim-v1
+if [[ ! -f $ICUDIR/$icu ]]; then
+  rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
+  # extract the common data package (symbol icudtNN_dat) from the Debian library
+  python3 - "$OPT/lib/$icu" "$ICUDIR.tmp" <<'EOF'
+import re, subprocess, sys
+lib, out = sys.argv[1], sys.argv[2]
+syms = subprocess.run(['readelf', '--dyn-syms', '-W', lib], capture_output=True, text=True, check=True).stdout
+m = re.search(r'^\s*\d+:\s+([0-9a-f]+)\s+(0x[0-9a-f]+|\d+)\s+OBJECT\s+GLOBAL\s+\S+\s+(\d+)\s+(icudt\d+_dat)\s*$', syms, re.M)
+addr, size, shndx, name = int(m[1], 16), int(m[2], 0), int(m[3]), m[4]
+secs = subprocess.run(['readelf', '-S', '-W', lib], capture_output=True, text=True, check=True).stdout
+s = re.search(r'^\s*\[\s*%d\]\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)' % shndx, secs, re.M)
+off = addr - int(s[1], 16) + int(s[2], 16)
+data = open(lib, 'rb').read()[off:off + size]
+pkg = name[:-4] + 'l'                                    # icudt72_dat -> icudt72l (little-endian)
+open(f'{out}/{pkg}.dat', 'wb').write(data)
+open(f'{out}/name', 'w').write(f'{name} {pkg}\n')
+EOF
+  read -r icusym icupkgname <"$ICUDIR.tmp/name"
+  icupkg -l "$ICUDIR.tmp/$icupkgname.dat" | grep -E '\.cnv$|\.dict$|^unit/' >"$ICUDIR.tmp/remove.txt"
+  mkdir -p "$ICUDIR.tmp/out"
+  icupkg --ignore-deps -r "$ICUDIR.tmp/remove.txt" "$ICUDIR.tmp/$icupkgname.dat" "$ICUDIR.tmp/out/$icupkgname.dat" \
+    >"$LOGDIR/icupkg.log" 2>&1   # --ignore-deps: brkitr/root.res names the removed dictionaries
+  printf '\t.section .rodata\n\t.globl %s\n\t.type %s, @object\n\t.balign 16\n%s:\n\t.incbin "%s"\n\t.size %s, . - %s\n\t.section .note.GNU-stack,"",@progbits\n' \
+    "$icusym" "$icusym" "$icusym" "$ICUDIR.tmp/out/$icupkgname.dat" "$icusym" "$icusym" >"$ICUDIR.tmp/data.S"
+  gcc -shared -nostdlib -Wl,-soname,"$icu" -o "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/data.S"
+  mkdir -p "$ICUDIR" && mv "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/remove.txt" "$ICUDIR/" && rm -rf "$ICUDIR.tmp"
+fi
+note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) ($(wc -l <"$ICUDIR/remove.txt") data items removed)"
+install -m 0755 "$ICUDIR/$icu" "$OPT/lib/$icu"
 # The bundled libc has Debian's gconv path compiled in; point it at /opt/lib/gconv (same length).
 binpatch "$OPT/lib/libc.so.6" "/usr/lib/x86_64-linux-gnu/gconv=/opt/lib/+gconv"
 # RPATH (not RUNPATH: --force-rpath) so /opt/lib wins over LD_LIBRARY_PATH, which Lambda sets to

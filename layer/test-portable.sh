@@ -166,6 +166,11 @@ $r['iconv'] = iconv('UTF-8', 'ISO-8859-15', '€') === "\xA4" && iconv('UTF-8', 
 $r['xml'] = simplexml_load_string('<a><b>1</b></a>')->b == '1' && (new DOMDocument())->loadXML('<x/>')
     && class_exists('XMLReader') && class_exists('XMLWriter') && function_exists('xml_parser_create');
 $z = new ZipArchive(); $zf = sys_get_temp_dir() . '/t' . getmypid() . '.zip';
+$r['xml charsets (libxml2 via iconv)'] = (string) simplexml_load_string("<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\xE9</a>") === 'é'
+    && (string) simplexml_load_string("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x82\xA0</a>") === 'あ';
+$r['intl extras'] = transliterator_transliterate('Any-Latin; Latin-ASCII', 'Привет') === 'Privet'
+    && (new Collator('sv_SE'))->compare('ä', 'z') === 1 && Locale::getDisplayLanguage('fr', 'de') === 'Französisch'
+    && (new NumberFormatter('de_DE', NumberFormatter::CURRENCY))->formatCurrency(1234.5, 'EUR') === "1.234,50\u{a0}€";
 $r['zip'] = $z->open($zf, ZipArchive::CREATE) === true && $z->addFromString('a.txt', 'hi') && $z->close()
     && (new ZipArchive())->open($zf) === true; @unlink($zf);
 $r['exif'] = function_exists('exif_read_data');
