@@ -72,12 +72,11 @@ pub fn decide(validators: &Validators, size: u64, conditions: &Conditions<'_>) -
         if none_match_hits(inm, &validators.etag) {
             return Decision::NotModified;
         }
-    } else if let Some(ims) = conditions.if_modified_since {
-        if let Ok(since) = httpdate::parse_http_date(ims) {
-            if validators.last_modified <= since {
-                return Decision::NotModified;
-            }
-        }
+    } else if let Some(ims) = conditions.if_modified_since
+        && let Ok(since) = httpdate::parse_http_date(ims)
+        && validators.last_modified <= since
+    {
+        return Decision::NotModified;
     }
 
     let Some(range) = conditions.range else {

@@ -211,8 +211,7 @@ fn parse_http(event: &Value, kind: EventKind) -> Result<HttpRequest, EventError>
         // ALB appends the address of the peer that connected to it.
         EventKind::Alb { .. } => headers
             .iter()
-            .filter(|(n, _)| n == "x-forwarded-for")
-            .next_back()
+            .rfind(|(n, _)| n == "x-forwarded-for")
             .and_then(|(_, v)| v.rsplit(',').next())
             .map(|ip| ip.trim().to_string())
             .filter(|ip| !ip.is_empty()),
@@ -247,10 +246,10 @@ fn strip_stage(raw_path: &str, stage: Option<&str>) -> String {
         if raw_path == prefix {
             return "/".to_string();
         }
-        if let Some(rest) = raw_path.strip_prefix(&prefix) {
-            if rest.starts_with('/') {
-                return rest.to_string();
-            }
+        if let Some(rest) = raw_path.strip_prefix(&prefix)
+            && rest.starts_with('/')
+        {
+            return rest.to_string();
         }
     }
     raw_path.to_string()

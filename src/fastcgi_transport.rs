@@ -102,10 +102,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for EndWatch<S> {
     ) -> Poll<std::io::Result<usize>> {
         let this = &mut *self;
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(n)) = &poll {
-            if this.tracker.feed(&buf[..*n]) {
-                this.ended.store(true, Ordering::Release);
-            }
+        if let Poll::Ready(Ok(n)) = &poll
+            && this.tracker.feed(&buf[..*n])
+        {
+            this.ended.store(true, Ordering::Release);
         }
         poll
     }

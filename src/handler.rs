@@ -295,11 +295,12 @@ impl Bridge {
             if s.done {
                 return None;
             }
-            if let Some(first) = s.first.take() {
-                if !first.is_empty() && !s.head_only {
-                    s.bytes_out += first.len();
-                    return Some((Ok(first), s));
-                }
+            if let Some(first) = s.first.take()
+                && !first.is_empty()
+                && !s.head_only
+            {
+                s.bytes_out += first.len();
+                return Some((Ok(first), s));
             }
             loop {
                 match timeout_at(s.deadline, s.rest.next()).await {

@@ -170,6 +170,9 @@ impl PhpFpm {
             .env("LAMBDA_FPM_PID", self.cfg.pid_file())
             .env("LAMBDA_FPM_RUNTIME_DIR", &self.cfg.runtime_dir)
             .env("PHP_INI_SCAN_DIR", &self.cfg.ini_scan_dir)
+            // Workers inherit the environment (clear_env = no: wp-config reads DB settings
+            // from it), and PHP shows it in $_SERVER: the origin secret must not be there.
+            .env_remove("LAMBDA_FPM_ORIGIN_SECRET")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

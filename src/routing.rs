@@ -198,10 +198,10 @@ pub fn is_php_lookalike(name: &str) -> bool {
         return false;
     }
     // Any extension with non-ASCII characters: Unicode look-alikes of "php".
-    if let Some((_, ext)) = name.rsplit_once('.') {
-        if !ext.is_ascii() {
-            return true;
-        }
+    if let Some((_, ext)) = name.rsplit_once('.')
+        && !ext.is_ascii()
+    {
+        return true;
     }
     let lower = name.to_ascii_lowercase();
     [".php", ".phtml", ".phar", ".pht", ".phps"]
