@@ -269,7 +269,7 @@ test_php_fpm() {
 # document root"), then stop it by its pid.
 bridge_test() {
   local r=$1
-  info "  skip bridge_test: not wired yet (the bridge is a stub; see bridge_test in layer/test-portable.sh)"
+  info "  skip bridge_test $r: not wired yet (Runtime API emulator to be connected; see bridge_test in layer/test-portable.sh)"
 }
 
 # ------------------------------------------------------------------ main
