@@ -14,9 +14,16 @@ locals {
 
   origin_secret = var.origin_secret != null ? var.origin_secret : random_password.origin_secret[0].result
 
+  # Defaults var.environment may override: wp-cron off on page loads when the schedule runs it,
+  # and the canonical site URL pinned to the first custom domain (links in cron-sent mail).
+  environment_defaults = merge(
+    var.cron_schedule_minutes == null ? {} : { WORDPRESS_DISABLE_WP_CRON = "1" },
+    length(var.domain_names) == 0 ? {} : { WORDPRESS_HOME = "https://${var.domain_names[0]}" },
+  )
+
   # The bridge's configuration (see the contract in the repository README) and wp-config's
   # database settings. Wired values come last so var.environment cannot override them.
-  function_environment = merge(var.environment, {
+  function_environment = merge(local.environment_defaults, var.environment, {
     LAMBDA_FPM_DOCUMENT_ROOT        = var.mount_path
     LAMBDA_FPM_ORIGIN_SECRET        = local.origin_secret
     LAMBDA_FPM_ORIGIN_SECRET_HEADER = var.origin_secret_header

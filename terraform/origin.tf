@@ -17,11 +17,13 @@ resource "aws_lambda_function_url" "this" {
 }
 
 # A public Function URL needs two resource-policy statements on the alias:
-# 1. lambda:InvokeFunctionUrl for everyone, only for auth type NONE;
+# 1. lambda:InvokeFunctionUrl for everyone, only for auth type NONE. (The provider's
+#    aws_lambda_function_url also adds one, named FunctionURLAllowPublicAccess, but does not
+#    track it; this one is managed, under its own id so the two never collide.)
 resource "aws_lambda_permission" "function_url" {
   count = local.use_url ? 1 : 0
 
-  statement_id           = "FunctionURLAllowPublicAccess"
+  statement_id           = "LambdaFpmFunctionUrlPublicAccess"
   action                 = "lambda:InvokeFunctionUrl"
   function_name          = aws_lambda_function.this.function_name
   qualifier              = aws_lambda_alias.live.name

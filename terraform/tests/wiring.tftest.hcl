@@ -304,6 +304,11 @@ run "function_url_defaults" {
     error_message = "every 5 minutes, with a role allowed to invoke only the alias"
   }
 
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["WORDPRESS_DISABLE_WP_CRON"] == "1" && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_HOME")
+    error_message = "with the schedule, wp-cron on page loads must be disabled; no WORDPRESS_HOME without a domain"
+  }
+
   # --- outputs ---
   assert {
     condition     = output.site_url == "https://d1234abcd.cloudfront.net" && output.document_root == "/mnt/wordpress" && output.function_url == "https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/"
@@ -458,6 +463,10 @@ run "custom_domain_with_route53" {
     error_message = "A and AAAA alias records for each name"
   }
   assert {
+    condition     = aws_lambda_function.this.environment[0].variables["WORDPRESS_HOME"] == "https://www.example.org"
+    error_message = "the first custom domain must pin WORDPRESS_HOME"
+  }
+  assert {
     condition     = output.site_url == "https://www.example.org"
     error_message = "the site URL must be the first domain name"
   }
@@ -481,7 +490,7 @@ run "cron_disabled" {
   }
 
   assert {
-    condition     = length(aws_scheduler_schedule.cron) == 0 && length(aws_iam_role.scheduler) == 0 && output.cron_schedule_arn == null
+    condition     = length(aws_scheduler_schedule.cron) == 0 && length(aws_iam_role.scheduler) == 0 && output.cron_schedule_arn == null && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_DISABLE_WP_CRON")
     error_message = "no schedule and no scheduler role when cron is disabled"
   }
 }

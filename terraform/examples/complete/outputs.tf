@@ -32,3 +32,8 @@ output "db_address" {
   description = "RDS endpoint (private)."
   value       = aws_db_instance.this.address
 }
+
+output "function_url" {
+  description = "Function URL (the origin; answers 403 without CloudFront's secret header)."
+  value       = module.wordpress.function_url
+}

@@ -23,3 +23,8 @@ output "function_name" {
   description = "Lambda function name."
   value       = module.wordpress.function_name
 }
+
+output "function_url" {
+  description = "Function URL (the origin; answers 403 without CloudFront's secret header)."
+  value       = module.wordpress.function_url
+}
