@@ -100,7 +100,8 @@ runs_fail=$(grep -cE '^ +run "[^"]+"\.\.\. (fail|error|skip)$' "$log")
 pass=$((pass + runs_pass))
 fail=$((fail + runs_fail))
 if ! grep -q '^terraform-test: 1 passed, 0 failed$' "$log"; then
-  fail=$((fail + 1)) && say "FAILED terraform test (see above)"
+  say "FAILED terraform test (see above)"
+  [ "$runs_fail" != 0 ] || fail=$((fail + 1)) # a failure outside any run block (syntax, setup)
 elif [ "$runs_pass" = 0 ]; then
   fail=$((fail + 1)) && say "FAILED terraform test ran no run block"
 fi
