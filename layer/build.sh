@@ -229,7 +229,8 @@ step "Shared libraries (ldd closure incl. ld-linux + libc) -> /opt/lib, patchelf
 OVERRIDE=$LOGDIR/override-libs
 rm -rf "$OVERRIDE" && mkdir -p "$OVERRIDE"
 cp "$GDDIR/libgd.so.3" "$SDDIR/libsystemd.so.0" "$OVERRIDE/"
-objs=("$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so)
+# The bridge too: with the layer's loader it runs in a root with no libc at all.
+objs=("$OPT/bootstrap" "$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so)
 LD_LIBRARY_PATH=$OVERRIDE ldd "${objs[@]}" "$OVERRIDE"/*.so* >"$LOGDIR/ldd.txt"
 if grep -q 'not found' "$LOGDIR/ldd.txt"; then grep 'not found' "$LOGDIR/ldd.txt" >&2; die "unresolved libraries"; fi
 # "libfoo.so.1 => /path/libfoo.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"

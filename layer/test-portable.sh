@@ -257,19 +257,22 @@ test_php_fpm() {
   else pass "php-fpm log has no errors/warnings"; fi
 }
 
-# bridge_test ROOTFS: /opt/bootstrap, under chroot with Lambda's environment, against a Runtime API
-# emulator on the host (the chroot shares the network): it must serve /test.php (PHP page) and
-# /static.txt (static file) from LAMBDA_FPM_DOCUMENT_ROOT=/mnt/wordpress.
-# To be wired by the lead once the bridge works: start an emulator on 127.0.0.1:<port> (e.g.
-# `cargo lambda watch --only-lambda-apis` or a small Python one), then
-#   env -i "${LAMBDA_ENV[@]}" AWS_LAMBDA_RUNTIME_API=127.0.0.1:<port> LAMBDA_FPM_DOCUMENT_ROOT=/mnt/wordpress \
-#     chroot "$1" /opt/bootstrap &
-# invoke it with a Function URL event for GET /test.php and GET /static.txt, and check the responses
-# (statusCode 200, body contains "sapi=fpm-fcgi" and no "=FAIL"; static body "static file from the
-# document root"), then stop it by its pid.
+# bridge_test ROOTFS [loader]: /opt/bootstrap, under chroot with Lambda's environment and every
+# LAMBDA_FPM_* setting at its default, against the Runtime API emulator of tests/support (the chroot
+# shares the network): it must serve /test.php (PHP page) and /static.txt (static file) from
+# /mnt/wordpress. The test is tests/layer_chroot.rs. With "loader", the bridge runs through the
+# layer's own dynamic loader (a root with no libc at all); otherwise directly, as Lambda runs it.
 bridge_test() {
-  local r=$1
-  info "  skip bridge_test $r: not wired yet (Runtime API emulator to be connected; see bridge_test in layer/test-portable.sh)"
+  local r=$1 loader=${2:-}
+  local out
+  if out=$(LAMBDA_FPM_CHROOT="$r" LAMBDA_FPM_CHROOT_LOADER=$([[ $loader == loader ]] && echo 1 || echo 0) \
+      cargo test -q --test layer_chroot -- --ignored --test-threads=1 2>&1) \
+      && grep -q "1 passed" <<<"$out"; then
+    pass "bootstrap in $(basename "$r") root serves a PHP page, a static file and a denial${loader:+ (layer loader)}"
+  else
+    fail "bootstrap in $(basename "$r") root${loader:+ (layer loader)}"
+    printf '%s\n' "$out" | tail -n 30 | sed 's/^/       | /'
+  fi
 }
 
 # ------------------------------------------------------------------ main
@@ -301,7 +304,7 @@ for name in $ROOTS; do
   fi
   test_php_cli "$r"
   test_php_fpm "$r"
-  bridge_test "$r"
+  if [[ $name == empty ]]; then bridge_test "$r" loader; else bridge_test "$r"; fi
   umount "$r/proc" 2>/dev/null || true
   info "  ($name: $((SECONDS - t)) s)"
 done

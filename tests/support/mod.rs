@@ -354,6 +354,28 @@ impl Lambda {
         }
     }
 
+    /// Starts an arbitrary command (e.g. `chroot ROOT /opt/bootstrap`) as the runtime, with
+    /// exactly `env` plus the emulator's address.
+    pub async fn start_command(tag: &str, program: &str, args: &[&str], env: &[(String, String)]) -> Lambda {
+        let api = RuntimeApi::start().await;
+        let log = std::fs::File::create(Lambda::log_path(tag)).unwrap();
+        let child = Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn runtime command");
+        Lambda {
+            api,
+            root: PathBuf::new(),
+            runtime_dir: PathBuf::new(),
+            child,
+        }
+    }
+
     pub fn log_path(tag: &str) -> PathBuf {
         std::env::temp_dir().join(format!("lambda-fpm-it-{tag}.log"))
     }
