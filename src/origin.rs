@@ -160,15 +160,26 @@ pub fn client_view(
         .or(forwarded_port)
         .unwrap_or_else(|| scheme.default_port());
 
+    // CloudFront-Viewer-Address when the origin request policy forwards it; otherwise the
+    // X-Viewer-Address header the module's viewer-request function sets from event.viewer.ip
+    // (overwriting any client value).
     let viewer = trusted
         .then(|| {
             request
                 .header("cloudfront-viewer-address")
                 .and_then(split_viewer_address)
+                .map(|(ip, port)| (ip, Some(port)))
+                .or_else(|| {
+                    request
+                        .header("x-viewer-address")
+                        .map(str::trim)
+                        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+                        .map(|ip| (ip.to_string(), None))
+                })
         })
         .flatten();
     let (remote_addr, remote_port) = match viewer {
-        Some((ip, port)) => (ip, Some(port)),
+        Some((ip, port)) => (ip, port),
         None => (
             request
                 .source_ip
@@ -371,6 +382,24 @@ mod tests {
         let v = client_view(&r, OriginCheck::NotConfigured, Scheme::Https).unwrap();
         assert_eq!(v.host, "localhost");
         assert_eq!(v.server_port, 443);
+    }
+
+    #[test]
+    fn viewer_ip_header_from_the_cloudfront_function() {
+        let mut r = cloudfront();
+        r.headers.retain(|(n, _)| n != "cloudfront-viewer-address");
+        r.headers
+            .push(("x-viewer-address".into(), "2001:db8::7".into()));
+        let v = client_view(&r, OriginCheck::Verified, Scheme::Https).unwrap();
+        assert_eq!(v.remote_addr, "2001:db8::7");
+        assert_eq!(v.remote_port, None);
+        // not believed without the secret, nor when it is not an IP
+        let v = client_view(&r, OriginCheck::NotConfigured, Scheme::Https).unwrap();
+        assert_eq!(v.remote_addr, "130.176.1.1");
+        r.headers.retain(|(n, _)| n != "x-viewer-address");
+        r.headers.push(("x-viewer-address".into(), "evil".into()));
+        let v = client_view(&r, OriginCheck::Verified, Scheme::Https).unwrap();
+        assert_eq!(v.remote_addr, "130.176.1.1");
     }
 
     #[test]

@@ -8,5 +8,8 @@ function handler(event) {
   var request = event.request;
   var host = request.headers.host ? request.headers.host.value : '';
   request.headers['x-forwarded-host'] = { value: host };
+  // The viewer's IP for the bridge's REMOTE_ADDR (CloudFront-Viewer-Address cannot be forwarded
+  // together with "all headers except Host"); overwrites any client-sent value.
+  request.headers['x-viewer-address'] = { value: event.viewer.ip };
   return request;
 }
