@@ -1,36 +1,82 @@
-//! Non-HTTP invocations: the `{"lambda_fpm": {"command": ...}}` envelope.
+//! Non-HTTP invocations: the `{"lambda_fpm": {"command": ...}}` envelope (docs/operations.md).
 //!
-//! `warm` starts php-fpm (if it is not running) and reports how long that took, so a
-//! scheduled ping or a deploy hook can pay the cold start instead of a visitor.
+//! - `install`: put WordPress onto an empty document root from a zip/tar.gz at an https:// URL
+//!   or s3:// object ([`install`]);
+//! - `php`: run the php CLI in the document root, e.g. wp-cli ([`php_cli`]);
+//! - `cron`: run WordPress's due cron events through php-fpm ([`cron`]);
+//! - `warm`: start php-fpm and optionally pre-compile paths into opcache ([`warm`]).
+//!
+//! The envelope is parsed by the pure [`envelope::parse`]. Every command answers one JSON
+//! document `{"ok": true|false, "command": "<name>", "ms": <total>, ...}`. A failed command
+//! (including a malformed envelope) fails the invocation: the Lambda result is an error whose
+//! `errorMessage` is that JSON document, so `aws lambda invoke` reports `FunctionError`, the
+//! function's `Errors` metric counts it and EventBridge Scheduler sees a failed target.
 
-use std::time::Instant;
+pub mod archive;
+pub mod cron;
+pub mod envelope;
+pub mod fetch;
+pub mod install;
+pub mod php_cli;
+pub mod warm;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_http::lambda_runtime::{self, Context};
 use serde_json::{Value, json};
 
 use crate::handler::Bridge;
+use envelope::Command;
 
-/// Runs one command and returns its JSON result. Malformed commands are errors.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Runs one command. `Ok` carries the result of a successful command; a failed one is an
+/// `Err` whose message is the JSON result (`"ok": false` and an `"error"`).
 pub async fn run(
     bridge: &Bridge,
     command: &Value,
     ctx: &Context,
 ) -> Result<Value, lambda_runtime::Error> {
-    let name = command.get("command").and_then(Value::as_str).ok_or(
-        "malformed lambda_fpm envelope: expected {\"lambda_fpm\": {\"command\": \"<name>\", ...}}",
-    )?;
     let started = Instant::now();
-    let result = match name {
-        "warm" => {
-            bridge
-                .fpm
-                .ensure_running()
-                .await
-                .map_err(|e| e.to_string())?;
-            json!({"ok": true, "command": "warm", "php_fpm_starts": bridge.fpm.starts()})
+    let parsed = match envelope::parse(command) {
+        Ok(c) => c,
+        Err(e) => {
+            let name = command.get("command").and_then(Value::as_str).unwrap_or("");
+            tracing::error!(target: "command", request_id = %ctx.request_id, error = %e, "rejected command");
+            let doc = json!({"ok": false, "command": name, "error": e.to_string()});
+            return Err(doc.to_string().into());
         }
-        other => return Err(format!("unknown lambda_fpm command {other:?} (known: warm)").into()),
     };
-    tracing::info!(target: "command", request_id = %ctx.request_id, command = name, ms = started.elapsed().as_millis() as u64, "command done");
-    Ok(result)
+    let cfg = &bridge.config;
+    let budget = crate::deadline::php_budget(
+        ctx.deadline,
+        now_ms(),
+        cfg.timeout_margin,
+        cfg.fallback_timeout,
+    );
+    let deadline = tokio::time::Instant::now() + budget;
+    let (ok, mut body) = match &parsed {
+        Command::Install(spec) => install::run(bridge, spec, deadline).await,
+        Command::Php(spec) => php_cli::run(bridge, spec, budget).await,
+        Command::Cron(spec) => cron::run(bridge, spec, deadline).await,
+        Command::Warm(spec) => warm::run(bridge, spec, deadline).await,
+    };
+    let ms = started.elapsed().as_millis() as u64;
+    let mut doc = json!({"ok": ok, "command": parsed.name(), "ms": ms});
+    if let (Some(doc_map), Some(body_map)) = (doc.as_object_mut(), body.as_object_mut()) {
+        doc_map.append(body_map);
+    }
+    let error = doc.get("error").and_then(Value::as_str).unwrap_or("");
+    if ok {
+        tracing::info!(target: "command", request_id = %ctx.request_id, command = parsed.name(), ok, ms, "command done");
+        Ok(doc)
+    } else {
+        tracing::error!(target: "command", request_id = %ctx.request_id, command = parsed.name(), ok, ms, error, "command failed");
+        Err(doc.to_string().into())
+    }
 }

@@ -1,0 +1,232 @@
+//! `cron`: run WordPress's due cron events the way WordPress itself does, by requesting
+//! `/wp-cron.php?doing_wp_cron` through php-fpm, so a schedule (EventBridge Scheduler, see
+//! terraform/schedule.tf) can replace WP-Cron on page loads (`DISABLE_WP_CRON`).
+//!
+//! The query `doing_wp_cron` with no value is what WordPress documents for a system cron:
+//! wp-cron.php then takes the `doing_cron` lock itself (a value would have to match a lock
+//! `spawn_cron()` set beforehand, else wp-cron.php silently does nothing). wp-cron.php calls
+//! `fastcgi_finish_request()` when it can; the layer's php.ini disables it, so the request
+//! ends only when the events have run, and the reported time is the real cron time.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use serde_json::{Value, json};
+
+use super::envelope::CronSpec;
+use crate::cgi_env::{EnvInput, build_env};
+use crate::config::Scheme;
+use crate::event::{EventKind, HttpRequest};
+use crate::fastcgi_transport::{Chunk, execute};
+use crate::fs_probe::DiskProbe;
+use crate::handler::Bridge;
+use crate::origin::ClientView;
+use crate::routing::{PhpTarget, Route, route};
+
+/// One FastCGI GET issued by the bridge itself (cron, warm).
+#[derive(Debug)]
+pub struct PhpReply {
+    pub status: u16,
+    pub body_bytes: usize,
+    pub php_ms: u64,
+    pub stderr: Vec<String>,
+}
+
+/// What routing made of a path the bridge requests itself.
+pub enum Target {
+    Php(PhpTarget),
+    /// Not PHP (a static file, a redirect or a denied path), with the route's short name.
+    Other(&'static str),
+}
+
+/// Routes `path` (no query) like a visitor's request.
+pub async fn route_path(bridge: &Bridge, path: &str, query: &str) -> Result<Target, String> {
+    let probe = DiskProbe::new(bridge.root.clone());
+    let (p, q, front) = (
+        path.to_string(),
+        query.to_string(),
+        bridge.config.front_controller.clone(),
+    );
+    let decided = tokio::task::spawn_blocking(move || route(&p, &q, &front, &probe))
+        .await
+        .map_err(|e| format!("routing failed: {e}"))?;
+    Ok(match decided {
+        Route::Php(target) => Target::Php(target),
+        other => Target::Other(other.kind()),
+    })
+}
+
+/// Sends a GET for `target` to php-fpm, as if `host` had been requested, and reads the whole
+/// answer before `deadline` (past it, php-fpm is killed like for a visitor's request).
+pub async fn php_get(
+    bridge: &Bridge,
+    target: &PhpTarget,
+    path: &str,
+    query: &str,
+    host: &str,
+    user_agent: &str,
+    deadline: tokio::time::Instant,
+) -> Result<PhpReply, String> {
+    bridge
+        .fpm
+        .ensure_running()
+        .await
+        .map_err(|e| e.to_string())?;
+    let scheme = bridge.config.direct_scheme;
+    let (server_name, port) = split_host(host);
+    let port = port.unwrap_or(default_port(scheme));
+    let request = HttpRequest {
+        kind: EventKind::ApiGatewayV2,
+        method: "GET".into(),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: vec![
+            ("host".into(), host.to_string()),
+            ("user-agent".into(), user_agent.to_string()),
+        ],
+        cookies: vec![],
+        body: Bytes::new(),
+        source_ip: Some("127.0.0.1".into()),
+        protocol: "HTTP/1.1".into(),
+    };
+    let view = ClientView {
+        host: host.to_string(),
+        server_name,
+        server_port: port,
+        scheme,
+        remote_addr: "127.0.0.1".into(),
+        remote_port: None,
+    };
+    let root = bridge.root.to_string_lossy();
+    let env = build_env(&EnvInput {
+        request: &request,
+        target,
+        view: &view,
+        document_root: root.trim_end_matches('/'),
+        secret_header: &bridge.config.origin_secret_header,
+    });
+    let started = Instant::now();
+    let mut stderr = Vec::new();
+    let work = async {
+        let mut output = execute(bridge.fpm.socket(), env, Bytes::new()).await?;
+        let mut stdout = BytesMut::new();
+        while let Some(chunk) = output.next().await? {
+            match chunk {
+                Chunk::Stdout(b) => stdout.extend_from_slice(&b),
+                Chunk::Stderr(b) => {
+                    for line in String::from_utf8_lossy(&b)
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                    {
+                        tracing::warn!(target: "php", "{line}");
+                        if stderr.len() < 20 {
+                            stderr.push(line.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        Ok::<_, crate::fastcgi_transport::TransportError>(stdout.freeze())
+    };
+    let result = tokio::time::timeout_at(deadline, work).await;
+    let php_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Err(_) => {
+            bridge.fpm.kill().await;
+            Err(format!(
+                "{path} was still running after {php_ms} ms, at the invocation's deadline minus LAMBDA_FPM_TIMEOUT_MARGIN_MS; php-fpm killed (it restarts on the next request)"
+            ))
+        }
+        Ok(Err(e)) => {
+            bridge.fpm.kill().await;
+            Err(format!("{path}: {e}"))
+        }
+        Ok(Ok(stdout)) => match crate::cgi_response::split_output(&stdout) {
+            Ok((head, body)) => Ok(PhpReply {
+                status: head.status,
+                body_bytes: body.len(),
+                php_ms,
+                stderr,
+            }),
+            Err(e) => Err(format!("{path}: unreadable CGI answer: {e}")),
+        },
+    }
+}
+
+/// `host[:port]` / `[v6][:port]` → (name, port).
+fn split_host(host: &str) -> (String, Option<u16>) {
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((v6, tail)) => (format!("[{v6}]"), tail.strip_prefix(':')),
+            None => (host.to_string(), None),
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((n, p)) => (n.to_string(), Some(p)),
+            None => (host.to_string(), None),
+        }
+    };
+    (name, port.and_then(|p| p.parse().ok()))
+}
+
+fn default_port(scheme: Scheme) -> u16 {
+    match scheme {
+        Scheme::Https => 443,
+        Scheme::Http => 80,
+    }
+}
+
+/// Runs `cron`.
+pub async fn run(
+    bridge: &Bridge,
+    spec: &CronSpec,
+    deadline: tokio::time::Instant,
+) -> (bool, Value) {
+    let (path, query) = ("/wp-cron.php", "doing_wp_cron");
+    let target = match route_path(bridge, path, query).await {
+        Ok(Target::Php(t)) if t.relative == "wp-cron.php" && !t.front_controller => t,
+        Ok(_) => {
+            return (
+                false,
+                json!({"error": format!("no wp-cron.php in the document root {} (is WordPress installed?)", bridge.root.display())}),
+            );
+        }
+        Err(e) => return (false, json!({"error": e})),
+    };
+    let host = spec.host.as_deref().unwrap_or("localhost");
+    let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (cron)");
+    match php_get(bridge, &target, path, query, host, ua, deadline).await {
+        Ok(reply) => {
+            let ok = (200..300).contains(&reply.status);
+            let mut result = json!({
+                "url": format!("{path}?{query}"),
+                "host": host,
+                "status": reply.status,
+                "php_ms": reply.php_ms,
+                "body_bytes": reply.body_bytes,
+                "stderr": reply.stderr,
+            });
+            if !ok {
+                result["error"] = json!(format!("wp-cron.php answered {}", reply.status));
+            }
+            (ok, result)
+        }
+        Err(e) => (false, json!({"url": format!("{path}?{query}"), "error": e})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_split() {
+        assert_eq!(split_host("localhost"), ("localhost".into(), None));
+        assert_eq!(
+            split_host("www.example.com:8443"),
+            ("www.example.com".into(), Some(8443))
+        );
+        assert_eq!(split_host("[::1]:9000"), ("[::1]".into(), Some(9000)));
+        assert_eq!(split_host("[::1]"), ("[::1]".into(), None));
+    }
+}

@@ -1,0 +1,62 @@
+//! `warm`: start php-fpm if it is not running and, optionally, request some paths through it
+//! so their scripts are compiled into opcache before a visitor arrives. Nothing is returned
+//! to anyone: the answers are only measured.
+//!
+//! Success means php-fpm runs and every path got an answer from PHP (any status: a 404 page
+//! warms opcache as well as a 200). A path that is not PHP (a static file, a redirect, a
+//! denied path) is reported as skipped.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::cron::{Target, php_get, route_path};
+use super::envelope::WarmSpec;
+use crate::handler::Bridge;
+
+/// Runs `warm`.
+pub async fn run(
+    bridge: &Bridge,
+    spec: &WarmSpec,
+    deadline: tokio::time::Instant,
+) -> (bool, Value) {
+    let started = Instant::now();
+    let starts_before = bridge.fpm.starts();
+    if let Err(e) = bridge.fpm.ensure_running().await {
+        return (false, json!({"error": e.to_string()}));
+    }
+    let start_ms = started.elapsed().as_millis() as u64;
+    let mut ok = true;
+    let mut paths = Vec::new();
+    let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (warm)");
+    for raw in &spec.paths {
+        let (path, query) = raw.split_once('?').unwrap_or((raw.as_str(), ""));
+        let entry = match route_path(bridge, path, query).await {
+            Ok(Target::Php(target)) => {
+                match php_get(bridge, &target, path, query, "localhost", ua, deadline).await {
+                    Ok(reply) => json!({"path": raw, "script": target.relative,
+                                        "status": reply.status, "php_ms": reply.php_ms}),
+                    Err(e) => {
+                        ok = false;
+                        json!({"path": raw, "error": e})
+                    }
+                }
+            }
+            Ok(Target::Other(kind)) => json!({"path": raw, "skipped": format!("not PHP ({kind})")}),
+            Err(e) => {
+                ok = false;
+                json!({"path": raw, "error": e})
+            }
+        };
+        paths.push(entry);
+    }
+    (
+        ok,
+        json!({
+            "php_fpm_started": bridge.fpm.starts() > starts_before,
+            "php_fpm_starts": bridge.fpm.starts(),
+            "start_ms": start_ms,
+            "paths": paths,
+        }),
+    )
+}
