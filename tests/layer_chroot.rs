@@ -12,13 +12,18 @@ use support::{Lambda, url_event, v2};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a layer root file system: run by layer/test-portable.sh"]
 async fn bootstrap_serves_php_and_static_from_the_layer_alone() {
-    let root = std::env::var("LAMBDA_FPM_CHROOT").expect("LAMBDA_FPM_CHROOT: root file system with the layer at /opt");
+    let root = std::env::var("LAMBDA_FPM_CHROOT")
+        .expect("LAMBDA_FPM_CHROOT: root file system with the layer at /opt");
     // With LAMBDA_FPM_CHROOT_LOADER=1 (a root with no libc at all) the bridge runs through the
     // layer's own loader; on a root with a system glibc it runs as Lambda runs it.
     let via_loader = std::env::var("LAMBDA_FPM_CHROOT_LOADER").as_deref() == Ok("1");
     let mut args: Vec<&str> = vec![&root];
     if via_loader {
-        args.extend(["/opt/lib/ld-linux-x86-64.so.2", "--library-path", "/opt/lib"]);
+        args.extend([
+            "/opt/lib/ld-linux-x86-64.so.2",
+            "--library-path",
+            "/opt/lib",
+        ]);
     }
     args.push("/opt/bootstrap");
     let env: Vec<(String, String)> = [
@@ -43,19 +48,29 @@ async fn bootstrap_serves_php_and_static_from_the_layer_alone() {
     .collect();
     let lambda = Lambda::start_command("layer-chroot", "/usr/sbin/chroot", &args, &env).await;
 
-    let r = v2(lambda.invoke(url_event("GET", "/test.php", "", &[], None)).await);
+    let r = v2(lambda
+        .invoke(url_event("GET", "/test.php", "", &[], None))
+        .await);
     let log = || std::fs::read_to_string(Lambda::log_path("layer-chroot")).unwrap_or_default();
     assert_eq!(r.status, 200, "{} / log: {}", r.text(), log());
     assert!(r.text().contains("sapi=fpm-fcgi"), "{}", r.text());
     assert!(!r.text().contains("=FAIL"), "{}", r.text());
 
-    let r = v2(lambda.invoke(url_event("GET", "/static.txt", "", &[], None)).await);
+    let r = v2(lambda
+        .invoke(url_event("GET", "/static.txt", "", &[], None))
+        .await);
     assert_eq!(r.status, 200, "{}", log());
-    assert!(r.text().contains("static file from the document root"), "{}", r.text());
+    assert!(
+        r.text().contains("static file from the document root"),
+        "{}",
+        r.text()
+    );
     assert_eq!(r.header("cache-control"), Some("public, max-age=3600"));
 
     // and a denial, through the same binary
-    let r = v2(lambda.invoke(url_event("GET", "/.env", "", &[], None)).await);
+    let r = v2(lambda
+        .invoke(url_event("GET", "/.env", "", &[], None))
+        .await);
     assert_eq!(r.status, 403);
     let _: Value = r.raw;
 }

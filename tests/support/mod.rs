@@ -356,7 +356,12 @@ impl Lambda {
 
     /// Starts an arbitrary command (e.g. `chroot ROOT /opt/bootstrap`) as the runtime, with
     /// exactly `env` plus the emulator's address.
-    pub async fn start_command(tag: &str, program: &str, args: &[&str], env: &[(String, String)]) -> Lambda {
+    pub async fn start_command(
+        tag: &str,
+        program: &str,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> Lambda {
         let api = RuntimeApi::start().await;
         let log = std::fs::File::create(Lambda::log_path(tag)).unwrap();
         let child = Command::new(program)
