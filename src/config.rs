@@ -95,6 +95,9 @@ pub struct Config {
     pub front_controller: String,
     /// Cache-Control for static files.
     pub cache_policy: CachePolicy,
+    /// In-memory cache of small static files. `LAMBDA_FPM_STATIC_CACHE_BYTES`,
+    /// `LAMBDA_FPM_STATIC_CACHE_MAX_FILE_BYTES`, `LAMBDA_FPM_STATIC_CACHE_TTL_MS`.
+    pub static_cache: crate::static_files::CacheLimits,
 }
 
 /// A setting that could not be used; names the variable.
@@ -311,6 +314,22 @@ impl Config {
                 &[("https", Scheme::Https), ("http", Scheme::Http)],
             )?,
             front_controller,
+            static_cache: crate::static_files::CacheLimits {
+                total_bytes: v.number("LAMBDA_FPM_STATIC_CACHE_BYTES", 32 << 20, 0, 4 << 30)?
+                    as usize,
+                max_file_bytes: v.number(
+                    "LAMBDA_FPM_STATIC_CACHE_MAX_FILE_BYTES",
+                    1 << 20,
+                    0,
+                    1 << 30,
+                )? as usize,
+                ttl: Duration::from_millis(v.number(
+                    "LAMBDA_FPM_STATIC_CACHE_TTL_MS",
+                    2_000,
+                    0,
+                    86_400_000,
+                )?),
+            },
             cache_policy: CachePolicy {
                 versioned: v.header_value(
                     "LAMBDA_FPM_CACHE_CONTROL_VERSIONED",
@@ -357,6 +376,9 @@ mod tests {
         assert_eq!(c.direct_scheme, Scheme::Https);
         assert_eq!(c.front_controller, "/index.php");
         assert_eq!(c.timeout_margin, Duration::from_millis(1000));
+        assert_eq!(c.static_cache.total_bytes, 32 << 20);
+        assert_eq!(c.static_cache.max_file_bytes, 1 << 20);
+        assert_eq!(c.static_cache.ttl, Duration::from_millis(2000));
     }
 
     #[test]
@@ -434,6 +456,8 @@ mod tests {
             ("LAMBDA_FPM_FRONT_CONTROLLER", "/index.html"),
             ("LAMBDA_FPM_FRONT_CONTROLLER", "/../x.php"),
             ("LAMBDA_FPM_CACHE_CONTROL_VERSIONED", "a\u{1}b"),
+            ("LAMBDA_FPM_STATIC_CACHE_BYTES", "lots"),
+            ("LAMBDA_FPM_STATIC_CACHE_TTL_MS", "-5"),
         ];
         for (var, value) in cases {
             assert_eq!(var_of(&[(var, value)]), *var, "{var}={value:?}");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use lambda_http::lambda_runtime::{
     self, Context, FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse,
 };
@@ -43,6 +43,7 @@ pub struct Bridge {
     pub root: PathBuf,
     root_str: String,
     pub fpm: PhpFpm,
+    pub statics: crate::static_files::StaticServer,
 }
 
 /// Init failure: bad document root or php-fpm that will not start.
@@ -70,6 +71,8 @@ struct RequestLog {
     method: String,
     path: String,
     route: &'static str,
+    /// Static-file cache use: hit / revalidated / miss / bypass, "-" otherwise.
+    cache: &'static str,
     detail: String,
     php_ms: Option<u64>,
     started: Instant,
@@ -85,6 +88,7 @@ impl RequestLog {
             method = %self.method,
             path = %self.path,
             route = self.route,
+            cache = self.cache,
             status,
             php_ms = self.php_ms,
             total_ms = (total_ms * 10.0).round() / 10.0,
@@ -98,6 +102,8 @@ impl RequestLog {
 /// A response before it is shaped for the event source.
 enum Outcome {
     Buffered(HttpResponse),
+    /// A static file whose body is still on disk (larger than the in-memory cache takes).
+    File(HttpResponse, crate::static_files::FileBody),
     Streaming {
         head: CgiHead,
         first: Bytes,
@@ -151,11 +157,17 @@ impl Bridge {
         };
         started?;
         let root_str = root.to_string_lossy().trim_end_matches('/').to_string();
+        let statics = crate::static_files::StaticServer::new(
+            root.clone(),
+            config.cache_policy.clone(),
+            config.static_cache,
+        );
         Ok(Bridge {
             config,
             root,
             root_str,
             fpm,
+            statics,
         })
     }
 
@@ -191,6 +203,7 @@ impl Bridge {
             method: request.method.clone(),
             path: request.path.clone(),
             route: "-",
+            cache: "-",
             detail: String::new(),
             php_ms: None,
             started,
@@ -208,7 +221,7 @@ impl Bridge {
                     log.finish(response.status, response.body.len());
                     return single_chunk_stream(response);
                 }
-                self.buffered_reply(kind, response, &mut log)
+                self.buffered_reply(kind, &request, response, &mut log)
             }
             Outcome::Streaming {
                 head,
@@ -219,41 +232,111 @@ impl Bridge {
                 let head_only = request.method == "HEAD";
                 self.streaming_reply(head, first, rest, deadline, head_only, log)
             }
+            Outcome::File(head, body) => {
+                if self.config.invoke_mode == InvokeMode::ResponseStream {
+                    log.finish(head.status, body.len as usize);
+                    let stream = crate::static_files::stream_body(body)
+                        .map(|r| r.map_err(lambda_runtime::Error::from));
+                    return FunctionResponse::StreamingResponse(StreamResponse {
+                        metadata_prelude: prelude(head.status, &head.headers),
+                        stream: Box::pin(stream) as BodyStream,
+                    });
+                }
+                // Buffered: read it only if it can fit (compressed, if the client allows).
+                let limit = self.config.max_response_bytes as u64;
+                let may_fit = body.len / 3 * 4 <= limit
+                    || (body.len <= limit * 4
+                        && accepts_gzip(&request)
+                        && head.header("content-encoding").is_none());
+                if !may_fit {
+                    log.detail = format!(
+                        "static file of {} bytes cannot fit the {} byte buffered Lambda payload; use LAMBDA_FPM_INVOKE_MODE=response_stream",
+                        body.len, limit
+                    );
+                    tracing::error!(target: "request", request_id = %log.request_id, "{}", log.detail);
+                    let error = plain(
+                        502,
+                        "Bad Gateway: file too large for a buffered Lambda response",
+                    );
+                    log.finish(502, error.body.len());
+                    return FunctionResponse::BufferedResponse(to_event_response(kind, &error));
+                }
+                match crate::static_files::read_body(&body).await {
+                    Ok(bytes) => {
+                        let mut response = head;
+                        response.body = bytes;
+                        self.buffered_reply(kind, &request, response, &mut log)
+                    }
+                    Err(e) => {
+                        log.detail = format!("cannot read file: {e}");
+                        let error = plain(500, "Internal Server Error");
+                        log.finish(500, error.body.len());
+                        FunctionResponse::BufferedResponse(to_event_response(kind, &error))
+                    }
+                }
+            }
         }
     }
 
     fn buffered_reply(
         &self,
         kind: EventKind,
-        response: HttpResponse,
+        request: &HttpRequest,
+        mut response: HttpResponse,
         log: &mut RequestLog,
     ) -> Reply {
+        let limit = self.config.max_response_bytes;
         let mut value = to_event_response(kind, &response);
-        let mut status = response.status;
-        let mut bytes_out = response.body.len();
-        // Lambda refuses buffered payloads over 6 MB with an opaque error: answer clearly.
-        let estimate = response.body.len() / 3 * 4 + 4096;
-        if estimate > self.config.max_response_bytes / 2 {
-            let size = serde_json::to_vec(&value)
-                .map(|v| v.len())
-                .unwrap_or(usize::MAX);
-            if size > self.config.max_response_bytes {
+        // Lambda refuses buffered payloads over 6 MB with an opaque error. Estimate cheaply
+        // (base64 is 4/3), measure exactly only near the limit.
+        let too_large = |value: &Value, body_len: usize| {
+            body_len / 3 * 4 + 4096 > limit / 2
+                && serde_json::to_vec(value)
+                    .map(|v| v.len())
+                    .unwrap_or(usize::MAX)
+                    > limit
+        };
+        if too_large(&value, response.body.len()) {
+            // Compressing text is what makes it fit, when the client takes gzip.
+            let original = response.body.len();
+            let compressible = response
+                .header("content-type")
+                .is_some_and(crate::encoding::compressible);
+            if compressible
+                && accepts_gzip(request)
+                && response.header("content-encoding").is_none()
+                && let Ok(gz) = gzip(&response.body)
+            {
+                response.body = gz;
+                response
+                    .headers
+                    .retain(|(n, _)| n != "content-length" && n != "etag" && n != "accept-ranges");
+                response
+                    .headers
+                    .push(("content-encoding".into(), "gzip".into()));
+                response
+                    .headers
+                    .push(("vary".into(), "Accept-Encoding".into()));
+                value = to_event_response(kind, &response);
                 log.detail = format!(
-                    "response of {} bytes ({size} as Lambda payload) exceeds the {} byte buffered limit; use LAMBDA_FPM_INVOKE_MODE=response_stream",
-                    response.body.len(),
-                    self.config.max_response_bytes
+                    "gzip on the fly to fit the payload limit: {original} -> {} bytes",
+                    response.body.len()
+                );
+            }
+            if too_large(&value, response.body.len()) {
+                log.detail = format!(
+                    "response of {original} bytes exceeds the {limit} byte buffered Lambda payload; use LAMBDA_FPM_INVOKE_MODE=response_stream",
                 );
                 tracing::error!(target: "request", request_id = %log.request_id, "{}", log.detail);
                 let error = plain(
                     502,
                     "Bad Gateway: response too large for a buffered Lambda response",
                 );
-                bytes_out = error.body.len();
-                status = 502;
-                value = to_event_response(kind, &error);
+                log.finish(502, error.body.len());
+                return FunctionResponse::BufferedResponse(to_event_response(kind, &error));
             }
         }
-        log.finish(status, bytes_out);
+        log.finish(response.status, response.body.len());
         FunctionResponse::BufferedResponse(value)
     }
 
@@ -380,6 +463,13 @@ impl Bridge {
             }
         };
 
+        // Small hot static files: served from memory, no file system access at all.
+        if let Some(served) = self.statics.serve_cached(request) {
+            log.route = "static";
+            log.cache = served.cache.as_str();
+            return Outcome::Buffered(served.response);
+        }
+
         let probe = DiskProbe::new(self.root.clone());
         let (path, query, front) = (
             request.path.clone(),
@@ -412,21 +502,23 @@ impl Bridge {
                 r.headers.push(("location".into(), location));
                 Outcome::Buffered(r)
             }
-            Route::Static { relative } => {
-                match crate::static_files::serve(&self.root, &relative, request, &cfg.cache_policy)
-                    .await
-                {
-                    Ok(r) => Outcome::Buffered(r),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        log.detail = "file vanished".into();
-                        Outcome::Buffered(plain(404, "Not Found"))
-                    }
-                    Err(e) => {
-                        log.detail = format!("cannot read file: {e}");
-                        Outcome::Buffered(plain(500, "Internal Server Error"))
+            Route::Static { relative } => match self.statics.serve(request, &relative).await {
+                Ok(served) => {
+                    log.cache = served.cache.as_str();
+                    match served.file_body {
+                        Some(body) => Outcome::File(served.response, body),
+                        None => Outcome::Buffered(served.response),
                     }
                 }
-            }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    log.detail = "file vanished".into();
+                    Outcome::Buffered(plain(404, "Not Found"))
+                }
+                Err(e) => {
+                    log.detail = format!("cannot read file: {e}");
+                    Outcome::Buffered(plain(500, "Internal Server Error"))
+                }
+            },
             Route::Php(target) => self.run_php(request, &target, &view, ctx, log).await,
         }
     }
@@ -557,6 +649,24 @@ fn single_chunk_stream(response: HttpResponse) -> Reply {
         metadata_prelude: prelude(response.status, &response.headers),
         stream: Box::pin(futures_util::stream::iter(chunks)) as BodyStream,
     })
+}
+
+fn accepts_gzip(request: &HttpRequest) -> bool {
+    crate::encoding::choose(
+        request.header("accept-encoding"),
+        &[crate::encoding::Coding::Gzip],
+    )
+    .is_some()
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Bytes> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(data)?;
+    Ok(Bytes::from(encoder.finish()?))
 }
 
 fn note_dropped(log: &mut RequestLog, head: &CgiHead) {

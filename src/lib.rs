@@ -3,7 +3,7 @@
 //! itself.
 //!
 //! Pure cores (no IO, unit-tested): [`config`], [`event`], [`origin`], [`routing`],
-//! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`deadline`].
+//! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`].
 //! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
 //! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`logging`].
 
@@ -14,6 +14,7 @@ pub mod commands;
 pub mod conditional;
 pub mod config;
 pub mod deadline;
+pub mod encoding;
 pub mod event;
 pub mod fastcgi_transport;
 pub mod fs_probe;

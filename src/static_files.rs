@@ -1,40 +1,143 @@
 //! Static-file reader: serves a routed file from the document root with content type,
-//! validators, Cache-Control and range support. The decisions are made by the pure
-//! [`crate::conditional`] and [`crate::cache_policy`] modules; this file does the IO.
+//! validators, Cache-Control, precompressed siblings and ranges, and keeps small hot files in
+//! memory so repeated hits do not touch EFS each time.
+//!
+//! Decisions are made by pure modules ([`crate::conditional`], [`crate::cache_policy`],
+//! [`crate::encoding`]); this file does the IO and the in-memory cache.
+//!
+//! The cache is keyed by the raw request path. An entry is trusted without touching the file
+//! system for `ttl`; after that the next request re-stats the file and keeps the bytes when
+//! size and mtime are unchanged ("revalidated"), or reads them again. Total size and per-file
+//! size are bounded; the least recently used entries are evicted first.
 
 use std::io::SeekFrom;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use lru::LruCache;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::cache_policy::CachePolicy;
 use crate::conditional::{Conditions, Decision, Validators, decide};
+use crate::encoding::{Coding, choose, compressible};
 use crate::event::{HttpRequest, HttpResponse};
 
-/// Serves `relative` (below the canonical `root`) for `request`.
-pub async fn serve(
-    root: &Path,
-    relative: &str,
-    request: &HttpRequest,
-    policy: &CachePolicy,
-) -> std::io::Result<HttpResponse> {
-    let method = request.method.as_str();
-    if method != "GET" && method != "HEAD" {
-        return Ok(HttpResponse {
-            status: 405,
-            headers: vec![
-                ("allow".into(), "GET, HEAD".into()),
-                ("content-type".into(), "text/plain; charset=utf-8".into()),
-            ],
-            body: Bytes::from_static(b"405 Method Not Allowed: static files accept GET and HEAD\n"),
-        });
+/// Limits of the in-memory cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Total bytes kept (0 disables the cache).
+    pub total_bytes: usize,
+    /// Files larger than this are never cached.
+    pub max_file_bytes: usize,
+    /// How long an entry is used without re-checking the file.
+    pub ttl: Duration,
+}
+
+/// How the cache took part in a request (for the request log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Served from memory without touching the file system.
+    Hit,
+    /// Re-checked on disk, unchanged, served from memory.
+    Revalidated,
+    /// Read from disk (and cached when small enough).
+    Miss,
+    /// Not cacheable (too large, cache off, not a GET/HEAD).
+    Bypass,
+}
+
+impl CacheUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Revalidated => "revalidated",
+            CacheUse::Miss => "miss",
+            CacheUse::Bypass => "bypass",
+        }
     }
-    let path = root.join(relative);
-    let mut file = tokio::fs::File::open(&path).await?;
-    let meta = file.metadata().await?;
-    let size = meta.len();
-    let validators = Validators::new(size, meta.modified()?);
+}
+
+/// A body still on disk (large files: streamed, or read only when it fits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBody {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// The result of serving a static file.
+#[derive(Debug)]
+pub struct Served {
+    /// Status and headers; the body when it is in memory.
+    pub response: HttpResponse,
+    /// Set when the body must still be read from disk.
+    pub file_body: Option<FileBody>,
+    pub cache: CacheUse,
+}
+
+/// One version of a file in memory.
+#[derive(Debug, Clone)]
+struct Variant {
+    bytes: Bytes,
+    modified: SystemTime,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    relative: String,
+    /// Identity first, then the precompressed siblings that exist and are fresh.
+    variants: Vec<(Option<Coding>, Variant)>,
+    available: Vec<Coding>,
+    checked: Instant,
+    bytes: usize,
+}
+
+struct Cache {
+    lru: LruCache<String, Entry>,
+    bytes: usize,
+}
+
+/// Serves static files below a canonical document root.
+pub struct StaticServer {
+    root: PathBuf,
+    policy: CachePolicy,
+    limits: CacheLimits,
+    cache: Mutex<Cache>,
+}
+
+fn method_not_allowed() -> HttpResponse {
+    HttpResponse {
+        status: 405,
+        headers: vec![
+            ("allow".into(), "GET, HEAD".into()),
+            ("content-type".into(), "text/plain; charset=utf-8".into()),
+        ],
+        body: Bytes::from_static(b"405 Method Not Allowed: static files accept GET and HEAD\n"),
+    }
+}
+
+fn content_type_of(relative: &str) -> &'static str {
+    mime_guess::from_path(relative)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+}
+
+/// Status, headers, and the byte range `(offset, len)` of the variant to send.
+type Plan = (u16, Vec<(String, String)>, Option<(u64, u64)>);
+
+/// Builds status and headers for one variant, and the byte range of it to send.
+fn plan(
+    request: &HttpRequest,
+    relative: &str,
+    size: u64,
+    modified: SystemTime,
+    coding: Option<Coding>,
+    available: &[Coding],
+    policy: &CachePolicy,
+) -> Plan {
+    let validators = Validators::new(size, modified);
     let decision = decide(
         &validators,
         size,
@@ -45,7 +148,6 @@ pub async fn serve(
             if_range: request.header("if-range"),
         },
     );
-
     let mut headers: Vec<(String, String)> = vec![
         ("etag".into(), validators.etag.clone()),
         ("last-modified".into(), validators.last_modified_http()),
@@ -55,53 +157,550 @@ pub async fn serve(
         ),
         ("accept-ranges".into(), "bytes".into()),
     ];
-    let content_type = mime_guess::from_path(relative)
-        .first_raw()
-        .unwrap_or("application/octet-stream");
-    let head_only = method == "HEAD";
-
-    let (status, body) = match decision {
-        Decision::NotModified => (304, Bytes::new()),
+    if !available.is_empty() {
+        headers.push(("vary".into(), "Accept-Encoding".into()));
+    }
+    let content_headers = |headers: &mut Vec<(String, String)>, len: u64| {
+        headers.push(("content-type".into(), content_type_of(relative).to_string()));
+        headers.push(("x-content-type-options".into(), "nosniff".into()));
+        if let Some(c) = coding {
+            headers.push(("content-encoding".into(), c.token().to_string()));
+        }
+        headers.push(("content-length".into(), len.to_string()));
+    };
+    match decision {
+        Decision::NotModified => (304, headers, None),
         Decision::Unsatisfiable => {
             headers.push(("content-range".into(), format!("bytes */{size}")));
-            (416, Bytes::new())
+            (416, headers, None)
         }
         Decision::Full => {
-            headers.push(("content-type".into(), content_type.to_string()));
-            headers.push(("x-content-type-options".into(), "nosniff".into()));
-            headers.push(("content-length".into(), size.to_string()));
-            let body = if head_only {
-                Bytes::new()
-            } else {
-                let mut buf = Vec::with_capacity(size as usize);
-                file.read_to_end(&mut buf).await?;
-                Bytes::from(buf)
-            };
-            (200, body)
+            content_headers(&mut headers, size);
+            (200, headers, Some((0, size)))
         }
         Decision::Partial(range) => {
             let len = range.end() - range.start() + 1;
-            headers.push(("content-type".into(), content_type.to_string()));
-            headers.push(("x-content-type-options".into(), "nosniff".into()));
+            content_headers(&mut headers, len);
             headers.push((
                 "content-range".into(),
                 format!("bytes {}-{}/{size}", range.start(), range.end()),
             ));
-            headers.push(("content-length".into(), len.to_string()));
-            let body = if head_only {
-                Bytes::new()
-            } else {
-                file.seek(SeekFrom::Start(*range.start())).await?;
-                let mut buf = vec![0u8; len as usize];
-                file.read_exact(&mut buf).await?;
-                Bytes::from(buf)
-            };
-            (206, body)
+            (206, headers, Some((*range.start(), len)))
         }
-    };
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    }
+}
+
+impl StaticServer {
+    pub fn new(root: PathBuf, policy: CachePolicy, limits: CacheLimits) -> StaticServer {
+        StaticServer {
+            root,
+            policy,
+            limits,
+            cache: Mutex::new(Cache {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+            }),
+        }
+    }
+
+    /// Serves a request from memory when a fresh entry covers it, without touching the file
+    /// system (not even to route it: only paths that routed to a static file are cached).
+    pub fn serve_cached(&self, request: &HttpRequest) -> Option<Served> {
+        if self.limits.total_bytes == 0 || !matches!(request.method.as_str(), "GET" | "HEAD") {
+            return None;
+        }
+        let mut cache = self.cache.lock().ok()?;
+        let entry = cache.lru.get(&request.path)?;
+        if entry.checked.elapsed() > self.limits.ttl {
+            return None;
+        }
+        let coding = choose(request.header("accept-encoding"), &entry.available);
+        let variant = entry.variants.iter().find(|(c, _)| *c == coding)?.1.clone();
+        let (relative, available) = (entry.relative.clone(), entry.available.clone());
+        drop(cache);
+        Some(self.respond_from_memory(
+            request,
+            &relative,
+            &variant,
+            coding,
+            &available,
+            CacheUse::Hit,
+        ))
+    }
+
+    fn respond_from_memory(
+        &self,
+        request: &HttpRequest,
+        relative: &str,
+        variant: &Variant,
+        coding: Option<Coding>,
+        available: &[Coding],
+        cache: CacheUse,
+    ) -> Served {
+        let size = variant.bytes.len() as u64;
+        let (status, headers, range) = plan(
+            request,
+            relative,
+            size,
+            variant.modified,
+            coding,
+            available,
+            &self.policy,
+        );
+        let body = match range {
+            Some((offset, len)) if request.method != "HEAD" => variant
+                .bytes
+                .slice(offset as usize..(offset + len) as usize),
+            _ => Bytes::new(),
+        };
+        Served {
+            response: HttpResponse {
+                status,
+                headers,
+                body,
+            },
+            file_body: None,
+            cache,
+        }
+    }
+
+    /// Serves `relative` (a routed static file) for `request`. Bodies of files larger than
+    /// the cache's per-file limit are left on disk ([`Served::file_body`]).
+    pub async fn serve(&self, request: &HttpRequest, relative: &str) -> std::io::Result<Served> {
+        let method = request.method.as_str();
+        if method != "GET" && method != "HEAD" {
+            return Ok(Served {
+                response: method_not_allowed(),
+                file_body: None,
+                cache: CacheUse::Bypass,
+            });
+        }
+        let path = self.root.join(relative);
+        let meta = tokio::fs::metadata(&path).await?;
+        let modified = meta.modified()?;
+
+        // Precompressed siblings: only for compressible types, and only when not older than
+        // the file itself (a stale .gz after an edit would serve old content).
+        let mut available = Vec::new();
+        if compressible(content_type_of(relative)) {
+            for coding in [Coding::Brotli, Coding::Gzip] {
+                let sibling = sibling_path(&path, coding);
+                if let Ok(m) = tokio::fs::metadata(&sibling).await
+                    && m.is_file()
+                    && m.modified().is_ok_and(|t| t >= modified)
+                {
+                    available.push(coding);
+                }
+            }
+        }
+        let coding = choose(request.header("accept-encoding"), &available);
+        let (send_path, send_meta) = match coding {
+            Some(c) => {
+                let p = sibling_path(&path, c);
+                let m = tokio::fs::metadata(&p).await?;
+                (p, m)
+            }
+            None => (path.clone(), meta),
+        };
+        let size = send_meta.len();
+        let send_modified = send_meta.modified()?;
+
+        let cacheable = self.limits.total_bytes > 0 && size as usize <= self.limits.max_file_bytes;
+        if !cacheable {
+            let (status, headers, range) = plan(
+                request,
+                relative,
+                size,
+                send_modified,
+                coding,
+                &available,
+                &self.policy,
+            );
+            let file_body = match range {
+                Some((offset, len)) if method != "HEAD" && len > 0 => Some(FileBody {
+                    path: send_path,
+                    offset,
+                    len,
+                }),
+                _ => None,
+            };
+            return Ok(Served {
+                response: HttpResponse {
+                    status,
+                    headers,
+                    body: Bytes::new(),
+                },
+                file_body,
+                cache: CacheUse::Bypass,
+            });
+        }
+
+        // Reuse cached bytes when the file is unchanged; read them otherwise.
+        let known = self.cached_variant(&request.path, coding, size, send_modified);
+        let (variant, use_) = match known {
+            Some(v) => (v, CacheUse::Revalidated),
+            None => {
+                let bytes = Bytes::from(tokio::fs::read(&send_path).await?);
+                (
+                    Variant {
+                        bytes,
+                        modified: send_modified,
+                    },
+                    CacheUse::Miss,
+                )
+            }
+        };
+        self.store(&request.path, relative, coding, &variant, &available);
+        Ok(self.respond_from_memory(request, relative, &variant, coding, &available, use_))
+    }
+
+    fn cached_variant(
+        &self,
+        key: &str,
+        coding: Option<Coding>,
+        size: u64,
+        modified: SystemTime,
+    ) -> Option<Variant> {
+        let mut cache = self.cache.lock().ok()?;
+        let entry = cache.lru.peek(key)?;
+        let (_, v) = entry.variants.iter().find(|(c, _)| *c == coding)?;
+        (v.bytes.len() as u64 == size && v.modified == modified)
+            .then(|| v.clone())
+            .inspect(|_| {
+                if let Some(e) = cache.lru.get_mut(key) {
+                    e.checked = Instant::now();
+                }
+            })
+    }
+
+    fn store(
+        &self,
+        key: &str,
+        relative: &str,
+        coding: Option<Coding>,
+        variant: &Variant,
+        available: &[Coding],
+    ) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        let mut entry = match cache.lru.pop(key) {
+            Some(e) if e.relative == relative && e.available == available => {
+                cache.bytes -= e.bytes;
+                e
+            }
+            Some(e) => {
+                cache.bytes -= e.bytes;
+                Entry {
+                    relative: relative.to_string(),
+                    variants: Vec::new(),
+                    available: available.to_vec(),
+                    checked: Instant::now(),
+                    bytes: 0,
+                }
+            }
+            None => Entry {
+                relative: relative.to_string(),
+                variants: Vec::new(),
+                available: available.to_vec(),
+                checked: Instant::now(),
+                bytes: 0,
+            },
+        };
+        // A changed identity file invalidates the siblings' cached copies too.
+        if coding.is_none() {
+            entry
+                .variants
+                .retain(|(_, v)| v.modified >= variant.modified);
+        }
+        entry.variants.retain(|(c, _)| *c != coding);
+        entry.variants.push((coding, variant.clone()));
+        entry.bytes = entry.variants.iter().map(|(_, v)| v.bytes.len()).sum();
+        entry.checked = Instant::now();
+        cache.bytes += entry.bytes;
+        cache.lru.put(key.to_string(), entry);
+        while cache.bytes > self.limits.total_bytes {
+            match cache.lru.pop_lru() {
+                Some((_, evicted)) => cache.bytes -= evicted.bytes,
+                None => break,
+            }
+        }
+    }
+
+    /// Number of cached entries and bytes (for tests and logs).
+    pub fn cache_stats(&self) -> (usize, usize) {
+        self.cache
+            .lock()
+            .map(|c| (c.lru.len(), c.bytes))
+            .unwrap_or((0, 0))
+    }
+}
+
+fn sibling_path(path: &Path, coding: Coding) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".");
+    s.push(coding.extension());
+    PathBuf::from(s)
+}
+
+/// Reads a [`FileBody`] into memory.
+pub async fn read_body(body: &FileBody) -> std::io::Result<Bytes> {
+    let mut file = tokio::fs::File::open(&body.path).await?;
+    file.seek(SeekFrom::Start(body.offset)).await?;
+    let mut buf = vec![0u8; body.len as usize];
+    file.read_exact(&mut buf).await?;
+    Ok(Bytes::from(buf))
+}
+
+/// Streams a [`FileBody`] in chunks.
+pub fn stream_body(
+    body: FileBody,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+    const CHUNK: usize = 256 * 1024;
+    futures_util::stream::unfold(
+        (None::<tokio::fs::File>, body, 0u64),
+        |(file, body, sent)| async move {
+            if sent >= body.len {
+                return None;
+            }
+            let mut file = match file {
+                Some(f) => f,
+                None => {
+                    let opened = async {
+                        let mut f = tokio::fs::File::open(&body.path).await?;
+                        f.seek(SeekFrom::Start(body.offset)).await?;
+                        Ok::<_, std::io::Error>(f)
+                    };
+                    match opened.await {
+                        Ok(f) => f,
+                        Err(e) => return Some((Err(e), (None, body, u64::MAX))),
+                    }
+                }
+            };
+            let want = CHUNK.min((body.len - sent) as usize);
+            let mut buf = vec![0u8; want];
+            match file.read_exact(&mut buf).await {
+                Ok(_) => Some((Ok(Bytes::from(buf)), (Some(file), body, sent + want as u64))),
+                Err(e) => Some((Err(e), (None, body, u64::MAX))),
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+
+    fn req(path: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest {
+            kind: EventKind::ApiGatewayV2,
+            method: "GET".into(),
+            path: path.into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            cookies: vec![],
+            body: Bytes::new(),
+            source_ip: None,
+            protocol: "HTTP/1.1".into(),
+        }
+    }
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("lambda-fpm-static-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn server(root: &Path, ttl_ms: u64) -> StaticServer {
+        StaticServer::new(
+            root.to_path_buf(),
+            CachePolicy::default(),
+            CacheLimits {
+                total_bytes: 1000,
+                max_file_bytes: 400,
+                ttl: Duration::from_millis(ttl_ms),
+            },
+        )
+    }
+
+    fn header<'a>(r: &'a HttpResponse, name: &str) -> Option<&'a str> {
+        r.header(name)
+    }
+
+    #[tokio::test]
+    async fn precompressed_siblings_are_chosen_by_accept_encoding() {
+        let root = tempdir("pre");
+        std::fs::write(root.join("a.css"), "body{color:red}").unwrap();
+        std::fs::write(root.join("a.css.gz"), "GZ-BYTES").unwrap();
+        std::fs::write(root.join("a.css.br"), "BR").unwrap();
+        let s = server(&root, 60_000);
+        let r = s
+            .serve(&req("/a.css", &[("accept-encoding", "gzip, br")]), "a.css")
+            .await
+            .unwrap()
+            .response;
+        assert_eq!(&r.body[..], b"BR");
+        assert_eq!(header(&r, "content-encoding"), Some("br"));
+        assert_eq!(header(&r, "content-type"), Some("text/css"));
+        assert_eq!(header(&r, "vary"), Some("Accept-Encoding"));
+        let r = s
+            .serve(&req("/a.css", &[("accept-encoding", "gzip")]), "a.css")
+            .await
+            .unwrap()
+            .response;
+        assert_eq!(&r.body[..], b"GZ-BYTES");
+        assert_eq!(header(&r, "content-encoding"), Some("gzip"));
+        let r = s
+            .serve(&req("/a.css", &[]), "a.css")
+            .await
+            .unwrap()
+            .response;
+        assert_eq!(&r.body[..], b"body{color:red}");
+        assert_eq!(header(&r, "content-encoding"), None);
+        assert_eq!(header(&r, "vary"), Some("Accept-Encoding"));
+    }
+
+    #[tokio::test]
+    async fn stale_sibling_is_ignored_and_images_get_none() {
+        let root = tempdir("stale");
+        std::fs::write(root.join("b.css.gz"), "OLD").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(root.join("b.css"), "new content").unwrap();
+        std::fs::write(root.join("p.png"), "PNG").unwrap();
+        std::fs::write(root.join("p.png.gz"), "PNG-GZ").unwrap();
+        let s = server(&root, 60_000);
+        let r = s
+            .serve(&req("/b.css", &[("accept-encoding", "gzip")]), "b.css")
+            .await
+            .unwrap()
+            .response;
+        assert_eq!(&r.body[..], b"new content");
+        let r = s
+            .serve(&req("/p.png", &[("accept-encoding", "gzip")]), "p.png")
+            .await
+            .unwrap()
+            .response;
+        assert_eq!(&r.body[..], b"PNG");
+        assert_eq!(header(&r, "vary"), None);
+    }
+
+    #[tokio::test]
+    async fn cache_hits_then_sees_changes_after_ttl() {
+        let root = tempdir("cache");
+        std::fs::write(root.join("c.txt"), "v1").unwrap();
+        let s = server(&root, 150);
+        let r = req("/c.txt", &[]);
+        assert!(s.serve_cached(&r).is_none());
+        let first = s.serve(&r, "c.txt").await.unwrap();
+        assert_eq!(first.cache, CacheUse::Miss);
+        let hit = s.serve_cached(&r).unwrap();
+        assert_eq!(hit.cache, CacheUse::Hit);
+        assert_eq!(&hit.response.body[..], b"v1");
+        // changed on disk: still v1 within the ttl, v2 after it
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(root.join("c.txt"), "v2-longer").unwrap();
+        assert_eq!(&s.serve_cached(&r).unwrap().response.body[..], b"v1");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            s.serve_cached(&r).is_none(),
+            "stale entry used past its ttl"
+        );
+        let again = s.serve(&r, "c.txt").await.unwrap();
+        assert_eq!(again.cache, CacheUse::Miss);
+        assert_eq!(&again.response.body[..], b"v2-longer");
+        // unchanged after the ttl: revalidated, not re-read
+        std::thread::sleep(Duration::from_millis(200));
+        let reval = s.serve(&r, "c.txt").await.unwrap();
+        assert_eq!(reval.cache, CacheUse::Revalidated);
+    }
+
+    #[tokio::test]
+    async fn cache_is_bounded_and_large_files_stay_on_disk() {
+        let root = tempdir("bounds");
+        for i in 0..5 {
+            std::fs::write(root.join(format!("f{i}.txt")), vec![b'a'; 300]).unwrap();
+        }
+        std::fs::write(root.join("big.bin"), vec![7u8; 5000]).unwrap();
+        let s = server(&root, 60_000);
+        for i in 0..5 {
+            let name = format!("f{i}.txt");
+            s.serve(&req(&format!("/{name}"), &[]), &name)
+                .await
+                .unwrap();
+        }
+        let (entries, bytes) = s.cache_stats();
+        assert!(bytes <= 1000, "{bytes}");
+        assert_eq!(entries, 3);
+        // the oldest were evicted
+        assert!(s.serve_cached(&req("/f0.txt", &[])).is_none());
+        assert!(s.serve_cached(&req("/f4.txt", &[])).is_some());
+        let big = s
+            .serve(&req("/big.bin", &[("range", "bytes=10-19")]), "big.bin")
+            .await
+            .unwrap();
+        assert_eq!(big.cache, CacheUse::Bypass);
+        assert_eq!(big.response.status, 206);
+        let body = big.file_body.unwrap();
+        assert_eq!((body.offset, body.len), (10, 10));
+        assert_eq!(&read_body(&body).await.unwrap()[..], &[7u8; 10]);
+    }
+
+    #[tokio::test]
+    async fn streaming_a_file_body_yields_every_byte() {
+        use futures_util::StreamExt;
+        let root = tempdir("stream");
+        let data: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(root.join("s.bin"), &data).unwrap();
+        let chunks: Vec<Bytes> = stream_body(FileBody {
+            path: root.join("s.bin"),
+            offset: 1000,
+            len: 600_000,
+        })
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+        assert!(chunks.len() > 1);
+        let joined: Vec<u8> = chunks.concat();
+        assert_eq!(joined, &data[1000..601_000]);
+    }
+
+    #[tokio::test]
+    async fn cached_responses_still_answer_conditionals_and_ranges() {
+        let root = tempdir("cond");
+        std::fs::write(root.join("d.txt"), "0123456789").unwrap();
+        let s = server(&root, 60_000);
+        let first = s
+            .serve(&req("/d.txt", &[]), "d.txt")
+            .await
+            .unwrap()
+            .response;
+        let etag = header(&first, "etag").unwrap().to_string();
+        let hit = s
+            .serve_cached(&req("/d.txt", &[("if-none-match", &etag)]))
+            .unwrap();
+        assert_eq!(hit.response.status, 304);
+        assert!(hit.response.body.is_empty());
+        let hit = s
+            .serve_cached(&req("/d.txt", &[("range", "bytes=2-4")]))
+            .unwrap();
+        assert_eq!(hit.response.status, 206);
+        assert_eq!(&hit.response.body[..], b"234");
+    }
+
+    #[tokio::test]
+    async fn post_is_not_allowed() {
+        let root = tempdir("post");
+        std::fs::write(root.join("e.txt"), "x").unwrap();
+        let s = server(&root, 60_000);
+        let mut r = req("/e.txt", &[]);
+        r.method = "POST".into();
+        assert_eq!(s.serve(&r, "e.txt").await.unwrap().response.status, 405);
+        assert!(s.serve_cached(&r).is_none());
+    }
 }

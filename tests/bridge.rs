@@ -559,7 +559,7 @@ async fn malformed_events_get_a_clear_error_and_the_next_is_served() {
             e["errorMessage"]
                 .as_str()
                 .unwrap()
-                .contains("unknown lambda_fpm command")
+                .contains("unknown command")
         ),
         other => panic!("{other:?}"),
     }
@@ -779,4 +779,170 @@ async fn stale_socket_and_pid_are_cleaned() {
         v2(lambda.invoke(get("/status.php", "code=200")).await).status,
         200
     );
+}
+
+fn write_large(root: &std::path::Path, name: &str, len: usize, text: bool) -> Vec<u8> {
+    let data: Vec<u8> = if text {
+        (0..len).map(|i| b"lambda-fpm static\n"[i % 18]).collect()
+    } else {
+        let mut x: u32 = 12345;
+        (0..len)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect()
+    };
+    std::fs::write(root.join(name), &data).unwrap();
+    data
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precompressed_siblings_and_memory_cache() {
+    let lambda = Lambda::start(
+        "precompressed",
+        &[("LAMBDA_FPM_STATIC_CACHE_TTL_MS", "300")],
+    )
+    .await;
+    let css = lambda.root.join("assets/style.css");
+    let original = std::fs::read(&css).unwrap();
+    // real gzip of the file, made by the system's gzip
+    let status = std::process::Command::new("gzip")
+        .args(["-k", "-9", css.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let gz = std::fs::read(lambda.root.join("assets/style.css.gz")).unwrap();
+
+    let r = v2(lambda
+        .invoke(url_event(
+            "GET",
+            "/assets/style.css",
+            "",
+            &[("accept-encoding", "gzip, deflate")],
+            None,
+        ))
+        .await);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(r.header("content-type"), Some("text/css"));
+    assert_eq!(r.raw["isBase64Encoded"], true);
+    assert_eq!(r.body, gz);
+    let r = v2(lambda.invoke(get("/assets/style.css", "")).await);
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.body, original);
+
+    // the second identical request is a cache hit; after a change on disk and the ttl, new bytes
+    let r1 = v2(lambda.invoke(get("/robots.txt", "")).await);
+    let r2 = v2(lambda.invoke(get("/robots.txt", "")).await);
+    assert_eq!(r1.body, r2.body);
+    std::fs::write(
+        lambda.root.join("robots.txt"),
+        "User-agent: *\nDisallow: /private/\n",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let r3 = v2(lambda.invoke(get("/robots.txt", "")).await);
+    assert_eq!(r3.text(), "User-agent: *\nDisallow: /private/\n");
+    assert_ne!(r3.header("etag"), r1.header("etag"));
+    let log = std::fs::read_to_string(Lambda::log_path("precompressed")).unwrap();
+    let robots: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"path\":\"/robots.txt\""))
+        .collect();
+    assert_eq!(robots.len(), 3, "{log}");
+    assert!(robots[0].contains("\"cache\":\"miss\""), "{}", robots[0]);
+    assert!(robots[1].contains("\"cache\":\"hit\""), "{}", robots[1]);
+    assert!(robots[2].contains("\"cache\":\"miss\""), "{}", robots[2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_static_files_in_buffered_mode() {
+    let lambda = Lambda::start("large-buffered", &[]).await;
+    // 7 MB of random bytes cannot fit a 6 MB payload: a clear 502 and a log line
+    write_large(&lambda.root, "big.bin", 7 << 20, false);
+    let r = v2(lambda.invoke(get("/big.bin", "")).await);
+    assert_eq!(r.status, 502);
+    assert!(r.text().contains("too large"), "{}", r.text());
+    // a range of it fits
+    let r = v2(lambda
+        .invoke(url_event(
+            "GET",
+            "/big.bin",
+            "",
+            &[("range", "bytes=0-1048575")],
+            None,
+        ))
+        .await);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body.len(), 1 << 20);
+    // 7 MB of text fits once gzipped, when the client accepts gzip
+    let text = write_large(&lambda.root, "big.txt", 7 << 20, true);
+    let r = v2(lambda
+        .invoke(url_event(
+            "GET",
+            "/big.txt",
+            "",
+            &[("accept-encoding", "gzip")],
+            None,
+        ))
+        .await);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut decoded)
+        .unwrap();
+    assert_eq!(decoded, text);
+    let r = v2(lambda.invoke(get("/big.txt", "")).await);
+    assert_eq!(r.status, 502);
+    let log = std::fs::read_to_string(Lambda::log_path("large-buffered")).unwrap();
+    assert!(
+        log.contains("LAMBDA_FPM_INVOKE_MODE=response_stream"),
+        "{log}"
+    );
+    assert!(log.contains("gzip on the fly"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_static_files_stream_in_response_stream_mode() {
+    let lambda = Lambda::start(
+        "large-stream",
+        &[("LAMBDA_FPM_INVOKE_MODE", "response_stream")],
+    )
+    .await;
+    let data = write_large(&lambda.root, "big.bin", 9 << 20, false);
+    match lambda.invoke(get("/big.bin", "")).await {
+        Answer::Streamed {
+            prelude,
+            body,
+            error_type,
+        } => {
+            assert_eq!(prelude["statusCode"], 200);
+            assert_eq!(
+                prelude["headers"]["content-type"],
+                "application/octet-stream"
+            );
+            assert!(error_type.is_none());
+            assert_eq!(body.len(), data.len());
+            assert!(body == data, "streamed bytes differ");
+        }
+        other => panic!("{other:?}"),
+    }
+    match lambda
+        .invoke(url_event(
+            "GET",
+            "/big.bin",
+            "",
+            &[("range", "bytes=100-199")],
+            None,
+        ))
+        .await
+    {
+        Answer::Streamed { prelude, body, .. } => {
+            assert_eq!(prelude["statusCode"], 206);
+            assert_eq!(body, &data[100..200]);
+        }
+        other => panic!("{other:?}"),
+    }
 }
