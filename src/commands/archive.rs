@@ -438,7 +438,14 @@ pub fn extract(
     let file = File::open(archive).map_err(io)?;
     match format {
         Format::Zip => extract_zip(file, &mut sink)?,
-        Format::TarGz => extract_tar(flate2::read::GzDecoder::new(file), &mut sink)?,
+        Format::TarGz => {
+            let mut gz = flate2::read::GzDecoder::new(file);
+            extract_tar(&mut gz, &mut sink)?;
+            // tar stops at its end-of-archive blocks; reading gzip to its end checks the
+            // CRC-32 trailer, so damage inside file contents is not silently installed.
+            std::io::copy(&mut gz, &mut std::io::sink())
+                .map_err(|e| ArchiveError::Corrupt(format!("gzip stream: {e}")))?;
+        }
         Format::Tar => extract_tar(file, &mut sink)?,
     }
     if sink.entries.is_empty() {

@@ -1,6 +1,6 @@
 //! `php`: run the bundled php CLI in the document root, e.g. a `wp-cli.phar` kept on EFS.
 //!
-//! `php -c <LAMBDA_FPM_PHP_INI> <args…>` with `PHP_INI_SCAN_DIR` like php-fpm's, the function's
+//! `php -c <LAMBDA_FPM_PHP_INI> -d log_errors=On <args…>` with `PHP_INI_SCAN_DIR` like php-fpm's, the function's
 //! environment (DB settings; never the origin secret), no stdin, its own process group (a
 //! timeout kills PHP and anything it started), and a run time capped by what the invocation
 //! has left minus `LAMBDA_FPM_TIMEOUT_MARGIN_MS` (and by `timeout_ms` when given).
@@ -80,9 +80,10 @@ impl Capture {
         if self.truncated() {
             let omitted = self.total - (self.head.len() + self.tail.len()) as u64;
             format!(
-                "{head}\n[… lambda-fpm: {omitted} bytes omitted; {} bytes in total, first and last {} kept …]\n{tail}",
+                "{head}\n[… lambda-fpm: {omitted} bytes omitted; {} bytes in total, the first {} and last {} shown …]\n{tail}",
                 self.total,
-                self.head.len() + self.tail.len()
+                self.head.len(),
+                self.tail.len()
             )
         } else {
             format!("{head}{tail}")
@@ -151,6 +152,10 @@ async fn run_php(
     command
         .arg("-c")
         .arg(&config.php_ini)
+        // Errors must reach stderr (the result) even when the ini leaves log_errors off;
+        // display_errors stays as configured so stdout is not polluted.
+        .arg("-d")
+        .arg("log_errors=On")
         .args(&spec.args)
         .current_dir(root)
         .env("PHP_INI_SCAN_DIR", &config.php_ini_scan_dir)
