@@ -788,6 +788,21 @@ async fn php_command_success_failure_timeout_and_huge_output() {
         stdout.get(131000..131300)
     );
     assert!(r.to_string().len() < 700_000);
+    // control characters grow 6x as JSON: the result is shrunk to fit Lambda's 6 MB limit
+    let r = command(
+        &l,
+        json!({"command": "php", "args": ["-r", "echo str_repeat(chr(1), 3000000);"], "max_output_bytes": 1048576}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r["stdout_bytes"], 3_000_000);
+    assert!(
+        r["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("to fit Lambda's 6 MB response limit")
+    );
+    assert!(r.to_string().len() < 1_000_000, "{}", r.to_string().len());
 
     // the process keeps serving HTTP afterwards
     let page = v2(l

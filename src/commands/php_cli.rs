@@ -91,6 +91,30 @@ impl Capture {
     }
 }
 
+/// Largest serialized result kept as is (Lambda's response limit is 6 MB).
+const FIT_BYTES: usize = 5 * 1024 * 1024;
+
+/// Keeps about `keep` bytes of `text` (head and tail, on character boundaries) (pure).
+pub fn shrink(text: &str, keep: usize) -> String {
+    if text.len() <= keep {
+        return text.to_string();
+    }
+    let mut head = keep / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - keep / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n[… lambda-fpm: shrunk further to fit Lambda's 6 MB response limit; {} bytes left out …]\n{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
+}
+
 /// The php CLI binary from the environment (validated like the other path settings).
 pub fn php_cli_path(value: Option<String>) -> Result<PathBuf, String> {
     let value = value
@@ -222,6 +246,14 @@ async fn run_php(
     if let Some(sig) = signal {
         result["signal"] = json!(sig);
     }
+    // JSON escaping can grow binary/control output up to 6x: stay under Lambda's 6 MB.
+    if result.to_string().len() > FIT_BYTES {
+        for key in ["stdout", "stderr"] {
+            let text = result[key].as_str().unwrap_or("").to_string();
+            result[key] = json!(shrink(&text, 64 * 1024));
+            result[format!("{key}_truncated")] = json!(true);
+        }
+    }
     if timed_out {
         result["error"] = json!(format!(
             "php was still running after {} ms and was killed (limit: the invocation's remaining time minus LAMBDA_FPM_TIMEOUT_MARGIN_MS, or timeout_ms)",
@@ -299,6 +331,19 @@ mod tests {
             c.text()
                 .starts_with("xxx\n[… lambda-fpm: 999997 bytes omitted")
         );
+    }
+
+    #[test]
+    fn shrink_keeps_char_boundaries() {
+        assert_eq!(shrink("short", 10), "short");
+        let text = "é".repeat(100); // 200 bytes
+        let out = shrink(&text, 51);
+        assert!(out.starts_with("éééé"), "{out}");
+        assert!(out.ends_with("éééé"), "{out}");
+        assert!(out.contains("bytes left out"));
+        let control = "\u{1}".repeat(2_000_000);
+        let out = shrink(&control, 1000);
+        assert!(out.len() < 1200);
     }
 
     #[test]
