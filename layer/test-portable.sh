@@ -227,7 +227,7 @@ test_php_fpm() {
   local r=$1 log=$WORK/$(basename "$1")-php-fpm.log out pid i
   # spawned exactly as the bridge does (contract): env + flags; --allow-to-run-as-root since we are root
   env -i "${LAMBDA_ENV[@]}" LAMBDA_FPM_SOCKET=/tmp/lambda-fpm/php-fpm.sock LAMBDA_FPM_PID=/tmp/lambda-fpm/php-fpm.pid \
-    LAMBDA_FPM_RUNTIME_DIR=/tmp/lambda-fpm PHP_INI_SCAN_DIR=/opt/php/conf.d:/var/task/php/conf.d \
+    LAMBDA_FPM_RUNTIME_DIR=/tmp/lambda-fpm LAMBDA_FPM_OPCACHE_DIR=/tmp/lambda-fpm/opcache PHP_INI_SCAN_DIR=/opt/php/conf.d:/var/task/php/conf.d \
     "$CHROOT" "$r" /opt/bin/php-fpm --nodaemonize --force-stderr --fpm-config /opt/php/php-fpm.conf -c /opt/php/php.ini \
     --allow-to-run-as-root >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")

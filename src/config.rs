@@ -98,6 +98,10 @@ pub struct Config {
     /// In-memory cache of small static files. `LAMBDA_FPM_STATIC_CACHE_BYTES`,
     /// `LAMBDA_FPM_STATIC_CACHE_MAX_FILE_BYTES`, `LAMBDA_FPM_STATIC_CACHE_TTL_MS`.
     pub static_cache: crate::static_files::CacheLimits,
+    /// How new sandboxes get a pre-compiled opcache. `LAMBDA_FPM_OPCACHE_SEED`.
+    pub opcache_seed: crate::opcache_seed::SeedMode,
+    /// Where the seed lives (on EFS, next to the site). `LAMBDA_FPM_OPCACHE_SEED_DIR`.
+    pub opcache_seed_dir: PathBuf,
 }
 
 /// A setting that could not be used; names the variable.
@@ -260,8 +264,23 @@ impl Config {
         }
 
         let max_payload = defaults::LAMBDA_PAYLOAD_BYTES;
+        let document_root = v.absolute_path("LAMBDA_FPM_DOCUMENT_ROOT", defaults::DOCUMENT_ROOT)?;
+        let default_seed_dir = document_root.join(".lambda-fpm");
         Ok(Config {
-            document_root: v.absolute_path("LAMBDA_FPM_DOCUMENT_ROOT", defaults::DOCUMENT_ROOT)?,
+            opcache_seed: v.choice(
+                "LAMBDA_FPM_OPCACHE_SEED",
+                crate::opcache_seed::SeedMode::Copy,
+                &[
+                    ("copy", crate::opcache_seed::SeedMode::Copy),
+                    ("direct", crate::opcache_seed::SeedMode::Direct),
+                    ("off", crate::opcache_seed::SeedMode::Off),
+                ],
+            )?,
+            opcache_seed_dir: v.absolute_path(
+                "LAMBDA_FPM_OPCACHE_SEED_DIR",
+                &default_seed_dir.to_string_lossy(),
+            )?,
+            document_root,
             php_fpm: v.absolute_path("LAMBDA_FPM_PHP_FPM", defaults::PHP_FPM)?,
             php_ini: v.absolute_path("LAMBDA_FPM_PHP_INI", defaults::PHP_INI)?,
             php_fpm_conf: v.absolute_path("LAMBDA_FPM_PHP_FPM_CONF", defaults::PHP_FPM_CONF)?,
@@ -379,6 +398,11 @@ mod tests {
         assert_eq!(c.static_cache.total_bytes, 32 << 20);
         assert_eq!(c.static_cache.max_file_bytes, 1 << 20);
         assert_eq!(c.static_cache.ttl, Duration::from_millis(2000));
+        assert_eq!(c.opcache_seed, crate::opcache_seed::SeedMode::Copy);
+        assert_eq!(
+            c.opcache_seed_dir,
+            PathBuf::from("/mnt/wordpress/.lambda-fpm")
+        );
     }
 
     #[test]
@@ -458,6 +482,8 @@ mod tests {
             ("LAMBDA_FPM_CACHE_CONTROL_VERSIONED", "a\u{1}b"),
             ("LAMBDA_FPM_STATIC_CACHE_BYTES", "lots"),
             ("LAMBDA_FPM_STATIC_CACHE_TTL_MS", "-5"),
+            ("LAMBDA_FPM_OPCACHE_SEED", "yes"),
+            ("LAMBDA_FPM_OPCACHE_SEED_DIR", "seed"),
         ];
         for (var, value) in cases {
             assert_eq!(var_of(&[(var, value)]), *var, "{var}={value:?}");

@@ -44,6 +44,8 @@ pub struct Bridge {
     root_str: String,
     pub fpm: PhpFpm,
     pub statics: crate::static_files::StaticServer,
+    /// Whether this sandbox has served a request yet (the first one is the cold start).
+    served: std::sync::atomic::AtomicBool,
 }
 
 /// Init failure: bad document root or php-fpm that will not start.
@@ -75,6 +77,8 @@ struct RequestLog {
     cache: &'static str,
     detail: String,
     php_ms: Option<u64>,
+    /// The first request of this sandbox.
+    cold: bool,
     started: Instant,
 }
 
@@ -91,6 +95,7 @@ impl RequestLog {
             cache = self.cache,
             status,
             php_ms = self.php_ms,
+            cold = self.cold,
             total_ms = (total_ms * 10.0).round() / 10.0,
             bytes_out,
             detail = %self.detail,
@@ -135,10 +140,38 @@ impl Bridge {
     pub async fn init(config: Config) -> Result<Bridge, InitError> {
         let fpm = PhpFpm::new(SpawnConfig::from_config(&config));
         let root_dir = config.document_root.clone();
-        let (started, root) = tokio::join!(
+        // Three things at once: php-fpm starts, the document root is checked, and the
+        // pre-compiled opcache seed (if any) is unpacked into the local file cache.
+        let seed = (config.opcache_seed == crate::opcache_seed::SeedMode::Copy).then(|| {
+            (
+                config.opcache_seed_dir.join(crate::opcache_seed::SEED_FILE),
+                crate::opcache_seed::file_cache_dir(
+                    config.opcache_seed,
+                    &config.runtime_dir,
+                    &config.opcache_seed_dir,
+                ),
+            )
+        });
+        let (started, root, restored) = tokio::join!(
             fpm.ensure_running(),
-            tokio::task::spawn_blocking(move || crate::fs_probe::canonical_root(&root_dir))
+            tokio::task::spawn_blocking(move || crate::fs_probe::canonical_root(&root_dir)),
+            tokio::task::spawn_blocking(
+                move || seed.map(|(file, dir)| crate::opcache_seed::restore(&file, &dir))
+            )
         );
+        match restored {
+            Ok(Some(crate::opcache_seed::Restore::Restored { files, bytes, ms })) => {
+                tracing::info!(target: "init", files, bytes, ms, "opcache seed restored")
+            }
+            Ok(Some(crate::opcache_seed::Restore::Ignored(why))) => {
+                tracing::warn!(target: "init", "opcache seed ignored: {why}")
+            }
+            Ok(Some(crate::opcache_seed::Restore::Absent)) => {
+                tracing::info!(target: "init", "no opcache seed yet (the warm command publishes one)")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(target: "init", "opcache seed restore panicked: {e}"),
+        }
         let root = match root {
             Ok(Ok(root)) if root.is_dir() => root,
             Ok(Ok(root)) => {
@@ -168,6 +201,7 @@ impl Bridge {
             root_str,
             fpm,
             statics,
+            served: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -206,6 +240,7 @@ impl Bridge {
             cache: "-",
             detail: String::new(),
             php_ms: None,
+            cold: !self.served.swap(true, std::sync::atomic::Ordering::Relaxed),
             started,
         };
         let kind = request.kind;

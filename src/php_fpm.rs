@@ -46,6 +46,8 @@ pub struct SpawnConfig {
     pub php_ini: PathBuf,
     pub ini_scan_dir: String,
     pub runtime_dir: PathBuf,
+    /// opcache.file_cache (exported as LAMBDA_FPM_OPCACHE_DIR for php.ini).
+    pub opcache_dir: PathBuf,
     pub start_timeout: Duration,
 }
 
@@ -57,6 +59,11 @@ impl SpawnConfig {
             php_ini: c.php_ini.clone(),
             ini_scan_dir: c.php_ini_scan_dir.clone(),
             runtime_dir: c.runtime_dir.clone(),
+            opcache_dir: crate::opcache_seed::file_cache_dir(
+                c.opcache_seed,
+                &c.runtime_dir,
+                &c.opcache_seed_dir,
+            ),
             start_timeout: c.php_start_timeout,
         }
     }
@@ -169,6 +176,7 @@ impl PhpFpm {
             .env("LAMBDA_FPM_SOCKET", &self.socket)
             .env("LAMBDA_FPM_PID", self.cfg.pid_file())
             .env("LAMBDA_FPM_RUNTIME_DIR", &self.cfg.runtime_dir)
+            .env("LAMBDA_FPM_OPCACHE_DIR", &self.cfg.opcache_dir)
             .env("PHP_INI_SCAN_DIR", &self.cfg.ini_scan_dir)
             // Workers inherit the environment (clear_env = no: wp-config reads DB settings
             // from it), and PHP shows it in $_SERVER: the origin secret must not be there.

@@ -1,0 +1,178 @@
+//! The pre-compiled opcache seed with real php-fpm: a sandbox publishes its file cache, new
+//! sandboxes restore it at init and still run the right code when the seed is stale,
+//! corrupted or made by another PHP build.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use lambda_fpm::opcache_seed::{self, Restore, SEED_FILE};
+use support::{Lambda, url_event, v2};
+
+/// A conf.d that lets opcache cache files the test just wrote (file_update_protection) and
+/// check timestamps on every load.
+fn test_ini_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lambda-fpm-ini-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("99-test.ini"),
+        "opcache.file_update_protection=0\nopcache.revalidate_freq=0\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn bins(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "bin") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn start(tag: &str, root: &Path, seed_dir: &Path, ini: &Path) -> Lambda {
+    let scan = format!("/etc/php/8.2/fpm/conf.d:{}", ini.display());
+    Lambda::start_with_root(
+        tag,
+        root.to_path_buf(),
+        &[
+            ("LAMBDA_FPM_OPCACHE_SEED", "copy"),
+            ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.to_str().unwrap()),
+            ("LAMBDA_FPM_PHP_INI_SCAN_DIR", &scan),
+        ],
+    )
+    .await
+}
+
+fn get(path: &str) -> serde_json::Value {
+    url_event("GET", path, "", &[], None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_published_restored_and_safe() {
+    let root = support::fixture_root("seed");
+    let seed_dir = root.join(".lambda-fpm");
+    let ini = test_ini_dir("seed");
+    std::fs::write(root.join("seeded.php"), "<?php echo 'version one';").unwrap();
+
+    // sandbox A compiles the scripts, then publishes its file cache
+    let a = start("seed-a", &root, &seed_dir, &ini).await;
+    assert_eq!(v2(a.invoke(get("/seeded.php")).await).text(), "version one");
+    assert_eq!(v2(a.invoke(get("/server.php")).await).status, 200);
+    let a_cache = a.runtime_dir.join("opcache");
+    let compiled = bins(&a_cache);
+    assert!(
+        compiled.iter().any(|p| p.ends_with("seeded.php.bin")),
+        "{compiled:?}"
+    );
+    let published = opcache_seed::publish(&a_cache, &seed_dir.join(SEED_FILE)).unwrap();
+    assert!(published.files >= 2);
+    drop(a);
+
+    // the seed is never served: it sits in a dot-directory of the document root
+    let b = start("seed-b", &root, &seed_dir, &ini).await;
+    let denied = v2(b.invoke(get("/.lambda-fpm/opcache-seed.tar.gz")).await);
+    assert_eq!(denied.status, 403);
+    // sandbox B restored it at init, before its first PHP request
+    let restored = bins(&b.runtime_dir.join("opcache"));
+    assert!(
+        restored.iter().any(|p| p.ends_with("seeded.php.bin")),
+        "not restored: {restored:?}"
+    );
+    assert_eq!(v2(b.invoke(get("/seeded.php")).await).text(), "version one");
+    let log = std::fs::read_to_string(Lambda::log_path("seed-b")).unwrap();
+    assert!(log.contains("opcache seed restored"), "{log}");
+    let first = log
+        .lines()
+        .find(|l| l.contains("\"path\":\"/.lambda-fpm/"))
+        .unwrap();
+    assert!(first.contains("\"cold\":true"), "{first}");
+    let second = log
+        .lines()
+        .find(|l| l.contains("\"path\":\"/seeded.php\""))
+        .unwrap();
+    assert!(second.contains("\"cold\":false"), "{second}");
+    drop(b);
+
+    // code changed after the seed was built: the new code runs
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(root.join("seeded.php"), "<?php echo 'version two';").unwrap();
+    let c = start("seed-c", &root, &seed_dir, &ini).await;
+    assert_eq!(v2(c.invoke(get("/seeded.php")).await).text(), "version two");
+    drop(c);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_entries_foreign_builds_and_broken_archives_are_ignored() {
+    let root = support::fixture_root("seedbad");
+    let seed_dir = root.join(".lambda-fpm");
+    let ini = test_ini_dir("seedbad");
+    std::fs::write(root.join("seeded.php"), "<?php echo 'the real code';").unwrap();
+
+    let a = start("seedbad-a", &root, &seed_dir, &ini).await;
+    assert_eq!(
+        v2(a.invoke(get("/seeded.php")).await).text(),
+        "the real code"
+    );
+    let a_cache = a.runtime_dir.join("opcache");
+    drop(a);
+    // corrupt the compiled entry (as a torn write would) and add a foreign build's cache
+    let entry = bins(&a_cache)
+        .into_iter()
+        .find(|p| p.ends_with("seeded.php.bin"))
+        .unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&entry, &bytes).unwrap();
+    let relative = entry.strip_prefix(&a_cache).unwrap();
+    let mut parts = relative.components();
+    parts.next(); // PHP's build id
+    let foreign = a_cache
+        .join("00000000000000000000000000000000")
+        .join(parts.as_path());
+    std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+    std::fs::write(&foreign, b"not opcache at all").unwrap();
+    opcache_seed::publish(&a_cache, &seed_dir.join(SEED_FILE)).unwrap();
+
+    let b = start("seedbad-b", &root, &seed_dir, &ini).await;
+    // a static request: init is done once it is answered
+    assert_eq!(v2(b.invoke(get("/robots.txt")).await).status, 200);
+    assert!(bins(&b.runtime_dir.join("opcache")).len() >= 2);
+    assert_eq!(
+        v2(b.invoke(get("/seeded.php")).await).text(),
+        "the real code"
+    );
+    assert_eq!(
+        v2(b.invoke(get("/seeded.php")).await).text(),
+        "the real code"
+    );
+    drop(b);
+
+    // a broken archive: init still succeeds, with an empty cache and a log line
+    std::fs::write(seed_dir.join(SEED_FILE), b"\x1f\x8b broken").unwrap();
+    let c = start("seedbad-c", &root, &seed_dir, &ini).await;
+    assert_eq!(
+        v2(c.invoke(get("/seeded.php")).await).text(),
+        "the real code"
+    );
+    let log = std::fs::read_to_string(Lambda::log_path("seedbad-c")).unwrap();
+    assert!(log.contains("opcache seed ignored"), "{log}");
+    assert!(matches!(
+        opcache_seed::restore(
+            &seed_dir.join(SEED_FILE),
+            &std::env::temp_dir().join("lambda-fpm-x")
+        ),
+        Restore::Ignored(_)
+    ));
+}
