@@ -1190,4 +1190,5 @@ add_action('lambda_fpm_test_event', function ($token) {
     drop(l);
     drop(db);
     let _ = std::fs::remove_dir_all(&base);
+    let _ = std::fs::remove_dir_all(root.parent().unwrap()); // ~90 MB of WordPress
 }
