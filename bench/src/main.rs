@@ -140,6 +140,9 @@ struct ColdArgs {
     /// Also run under the EFS simulator with this delay per operation (µs)
     #[arg(long)]
     efs_delay_us: Option<u64>,
+    /// Runs per variant under the EFS simulator (each costs seconds)
+    #[arg(long, default_value_t = 3)]
+    efs_reps: usize,
 }
 
 #[derive(Args)]
@@ -318,6 +321,7 @@ async fn run(cli: Cli) -> Result<()> {
                 a.reps.max(1),
                 a.warm,
                 a.efs_delay_us.map(Duration::from_micros),
+                a.efs_reps,
                 !a.site.quiet,
             )
             .await?;

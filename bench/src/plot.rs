@@ -133,6 +133,9 @@ fn nines(p: f64) -> f64 {
 
 /// Writes a latency-by-percentile PNG with one line per series.
 pub fn latency_png(path: &Path, title: &str, series: &[Series]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     let backend = Font8Backend(BitMapBackend::new(path, (1100, 650)));
     let root: DrawingArea<_, Shift> = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
