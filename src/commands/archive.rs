@@ -778,6 +778,24 @@ mod tests {
         });
         let e = extract(&a, &d.join("tree"), far(), Limits::default()).unwrap_err();
         assert!(e.to_string().contains("hard link"), "{e}");
+
+        for kind in [
+            tar::EntryType::Char,
+            tar::EntryType::Block,
+            tar::EntryType::Fifo,
+        ] {
+            let a = d.join("dev.tar.gz");
+            tar_gz(&a, |b| {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(kind);
+                h.set_size(0);
+                b.append_data(&mut h, "w/dev", std::io::empty()).unwrap();
+            });
+            let tree = d.join(format!("tree-{kind:?}"));
+            let e = extract(&a, &tree, far(), Limits::default()).unwrap_err();
+            assert!(e.to_string().contains("unsupported type"), "{kind:?}: {e}");
+            assert!(std::fs::symlink_metadata(tree.join("w/dev")).is_err());
+        }
     }
 
     #[test]
