@@ -58,6 +58,8 @@ pub struct Config {
     pub document_root: PathBuf,
     /// php-fpm binary. `LAMBDA_FPM_PHP_FPM`.
     pub php_fpm: PathBuf,
+    /// php CLI for the `php` command. `LAMBDA_FPM_PHP_CLI`.
+    pub php_cli: PathBuf,
     /// php.ini passed with `-c`. `LAMBDA_FPM_PHP_INI`.
     pub php_ini: PathBuf,
     /// php-fpm.conf passed with `--fpm-config`. `LAMBDA_FPM_PHP_FPM_CONF`.
@@ -205,6 +207,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 pub mod defaults {
     pub const DOCUMENT_ROOT: &str = "/mnt/wordpress";
     pub const PHP_FPM: &str = "/opt/bin/php-fpm";
+    pub const PHP_CLI: &str = "/opt/bin/php";
     pub const PHP_INI: &str = "/opt/php/php.ini";
     pub const PHP_FPM_CONF: &str = "/opt/php/php-fpm.conf";
     pub const PHP_INI_SCAN_DIR: &str = "/opt/php/conf.d:/var/task/php/conf.d";
@@ -282,6 +285,7 @@ impl Config {
             )?,
             document_root,
             php_fpm: v.absolute_path("LAMBDA_FPM_PHP_FPM", defaults::PHP_FPM)?,
+            php_cli: v.absolute_path("LAMBDA_FPM_PHP_CLI", defaults::PHP_CLI)?,
             php_ini: v.absolute_path("LAMBDA_FPM_PHP_INI", defaults::PHP_INI)?,
             php_fpm_conf: v.absolute_path("LAMBDA_FPM_PHP_FPM_CONF", defaults::PHP_FPM_CONF)?,
             php_ini_scan_dir: v.string("LAMBDA_FPM_PHP_INI_SCAN_DIR", defaults::PHP_INI_SCAN_DIR),
@@ -386,6 +390,7 @@ mod tests {
         assert_eq!(c.document_root, PathBuf::from("/mnt/wordpress"));
         assert_eq!(c.php_fpm, PathBuf::from("/opt/bin/php-fpm"));
         assert_eq!(c.php_ini, PathBuf::from("/opt/php/php.ini"));
+        assert_eq!(c.php_cli, PathBuf::from("/opt/bin/php"));
         assert_eq!(c.php_fpm_conf, PathBuf::from("/opt/php/php-fpm.conf"));
         assert_eq!(c.invoke_mode, InvokeMode::Buffered);
         assert_eq!(c.log_format, LogFormat::Json);
@@ -461,6 +466,7 @@ mod tests {
             ("LAMBDA_FPM_DOCUMENT_ROOT", "relative/path"),
             ("LAMBDA_FPM_PHP_FPM", "php-fpm"),
             ("LAMBDA_FPM_PHP_INI", "php.ini"),
+            ("LAMBDA_FPM_PHP_CLI", "php"),
             ("LAMBDA_FPM_PHP_FPM_CONF", "./fpm.conf"),
             ("LAMBDA_FPM_RUNTIME_DIR", "tmp"),
             ("LAMBDA_FPM_INVOKE_MODE", "streaming"),

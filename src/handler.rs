@@ -205,6 +205,41 @@ impl Bridge {
         })
     }
 
+    /// Publishes this sandbox's opcache file cache as the seed for new sandboxes (copy mode),
+    /// when it holds something newer than the current seed. Returns a JSON report.
+    pub async fn publish_opcache_seed(&self) -> Value {
+        if self.config.opcache_seed != crate::opcache_seed::SeedMode::Copy {
+            return serde_json::json!({"skipped": "LAMBDA_FPM_OPCACHE_SEED is not copy"});
+        }
+        let source = crate::opcache_seed::file_cache_dir(
+            self.config.opcache_seed,
+            &self.config.runtime_dir,
+            &self.config.opcache_seed_dir,
+        );
+        let seed = self
+            .config
+            .opcache_seed_dir
+            .join(crate::opcache_seed::SEED_FILE);
+        let result = tokio::task::spawn_blocking(move || {
+            crate::opcache_seed::publish_if_newer(&source, &seed)
+        })
+        .await;
+        match result {
+            Ok(Ok(Some(p))) => {
+                tracing::info!(target: "command", files = p.files, bytes = p.bytes, archive_bytes = p.archive_bytes, ms = p.ms, "opcache seed published");
+                serde_json::json!({"published": true, "files": p.files, "bytes": p.bytes, "archive_bytes": p.archive_bytes, "ms": p.ms})
+            }
+            Ok(Ok(None)) => {
+                serde_json::json!({"published": false, "reason": "nothing newer than the current seed"})
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(target: "command", error = %e, "cannot publish the opcache seed");
+                serde_json::json!({"published": false, "error": e.to_string()})
+            }
+            Err(e) => serde_json::json!({"published": false, "error": e.to_string()}),
+        }
+    }
+
     /// Handles one invocation.
     pub async fn handle(
         self: Arc<Self>,

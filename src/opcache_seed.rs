@@ -169,6 +169,40 @@ pub struct Published {
     pub ms: u64,
 }
 
+/// Newest modification time of any file below `dir` (None when it holds no file).
+fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => {
+                    if let Ok(m) = entry.metadata().and_then(|m| m.modified()) {
+                        newest = newest.max(Some(m));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    newest
+}
+
+/// Publishes `source` only when it holds entries newer than the current seed (code was
+/// compiled since: a plugin update, a new page), so a periodic caller (cron) keeps the seed
+/// fresh without rewriting it for nothing. `Ok(None)`: nothing new.
+pub fn publish_if_newer(source: &Path, seed_file: &Path) -> std::io::Result<Option<Published>> {
+    let Some(newest) = newest_file(source) else {
+        return Ok(None);
+    };
+    let seed_time = std::fs::metadata(seed_file).and_then(|m| m.modified()).ok();
+    if seed_time.is_some_and(|t| t >= newest) {
+        return Ok(None);
+    }
+    publish(source, seed_file).map(Some)
+}
+
 /// Packs the file cache directory `source` into the seed archive, atomically.
 pub fn publish(source: &Path, seed_file: &Path) -> std::io::Result<Published> {
     let started = Instant::now();
@@ -282,6 +316,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn publish_if_newer_only_publishes_new_entries() {
+        let base = tempdir("newer");
+        let source = base.join("src");
+        let seed = base.join(SEED_FILE);
+        assert!(
+            publish_if_newer(&base.join("empty"), &seed)
+                .unwrap()
+                .is_none()
+        );
+        fill(&source);
+        assert!(publish_if_newer(&source, &seed).unwrap().is_some());
+        assert!(
+            publish_if_newer(&source, &seed).unwrap().is_none(),
+            "republished with nothing new"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(source.join("0123abcd/new.php.bin"), b"x").unwrap();
+        assert_eq!(publish_if_newer(&source, &seed).unwrap().unwrap().files, 3);
     }
 
     #[test]

@@ -176,3 +176,36 @@ async fn corrupted_entries_foreign_builds_and_broken_archives_are_ignored() {
         Restore::Ignored(_)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_command_publishes_the_seed() {
+    let root = support::fixture_root("seedwarm");
+    let seed_dir = root.join(".lambda-fpm");
+    let ini = test_ini_dir("seedwarm");
+    let a = start("seedwarm-a", &root, &seed_dir, &ini).await;
+    let answer = a
+        .invoke(serde_json::json!({"lambda_fpm": {"command": "warm", "paths": ["/server.php", "/status.php?code=200"]}}))
+        .await;
+    let support::Answer::Buffered(doc) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(doc["ok"], true, "{doc}");
+    assert_eq!(doc["opcache_seed"]["published"], true, "{doc}");
+    assert!(seed_dir.join(SEED_FILE).is_file());
+    // nothing new compiled since: a second warm does not rewrite it
+    let support::Answer::Buffered(doc) = a
+        .invoke(serde_json::json!({"lambda_fpm": {"command": "warm", "paths": ["/server.php"]}}))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(doc["opcache_seed"]["published"], false, "{doc}");
+    drop(a);
+    let b = start("seedwarm-b", &root, &seed_dir, &ini).await;
+    assert_eq!(v2(b.invoke(get("/robots.txt")).await).status, 200);
+    assert!(
+        bins(&b.runtime_dir.join("opcache"))
+            .iter()
+            .any(|p| p.ends_with("server.php.bin"))
+    );
+}

@@ -209,6 +209,9 @@ pub async fn run(
             if !ok {
                 result["error"] = json!(format!("wp-cron.php answered {}", reply.status));
             }
+            // The schedule also keeps the opcache seed fresh after code changes (plugin or
+            // core updates): republished only when this sandbox compiled something newer.
+            result["opcache_seed"] = bridge.publish_opcache_seed().await;
             (ok, result)
         }
         Err(e) => (false, json!({"url": format!("{path}?{query}"), "error": e})),

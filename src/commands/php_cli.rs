@@ -7,7 +7,7 @@
 //! stdout and stderr are captured up to a limit each: past it, the head and the tail are kept
 //! with a marker in between saying how much was left out.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -18,10 +18,8 @@ use tokio::process::Command;
 use super::envelope::PhpSpec;
 use crate::handler::Bridge;
 
-/// Env var naming the php CLI binary; default [`DEFAULT_PHP_CLI`].
+/// Env var naming the php CLI binary (read into [`crate::config::Config::php_cli`]).
 pub const PHP_CLI_VAR: &str = "LAMBDA_FPM_PHP_CLI";
-/// The layer's php CLI.
-pub const DEFAULT_PHP_CLI: &str = "/opt/bin/php";
 
 /// Keeps the first and last `limit / 2` bytes of a stream and counts the rest (pure).
 #[derive(Debug, Clone)]
@@ -115,20 +113,6 @@ pub fn shrink(text: &str, keep: usize) -> String {
     )
 }
 
-/// The php CLI binary from the environment (validated like the other path settings).
-pub fn php_cli_path(value: Option<String>) -> Result<PathBuf, String> {
-    let value = value
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_PHP_CLI.to_string());
-    let path = PathBuf::from(&value);
-    if !path.is_absolute() {
-        return Err(format!(
-            "{PHP_CLI_VAR}: must be an absolute path, got {value:?}"
-        ));
-    }
-    Ok(path)
-}
-
 async fn drain(mut reader: impl AsyncRead + Unpin, limit: usize) -> Capture {
     let mut capture = Capture::new(limit);
     let mut buf = vec![0u8; 64 * 1024];
@@ -151,10 +135,8 @@ fn kill_group(pid: i32) {
 
 /// Runs the php command; returns (ok, result).
 pub async fn run(bridge: &Bridge, spec: &PhpSpec, budget: Duration) -> (bool, Value) {
-    let binary = match php_cli_path(std::env::var(PHP_CLI_VAR).ok()) {
-        Ok(p) => p,
-        Err(e) => return (false, json!({"error": e})),
-    };
+    // Read and validated once at start-up with the other settings (LAMBDA_FPM_PHP_CLI).
+    let binary = bridge.config.php_cli.clone();
     let limit = spec.timeout.map_or(budget, |t| t.min(budget));
     if limit.is_zero() {
         return (
@@ -344,23 +326,5 @@ mod tests {
         let control = "\u{1}".repeat(2_000_000);
         let out = shrink(&control, 1000);
         assert!(out.len() < 1200);
-    }
-
-    #[test]
-    fn php_cli_path_setting() {
-        assert_eq!(php_cli_path(None).unwrap(), PathBuf::from("/opt/bin/php"));
-        assert_eq!(
-            php_cli_path(Some(" ".into())).unwrap(),
-            PathBuf::from("/opt/bin/php")
-        );
-        assert_eq!(
-            php_cli_path(Some("/usr/bin/php8.2".into())).unwrap(),
-            PathBuf::from("/usr/bin/php8.2")
-        );
-        let e = php_cli_path(Some("php".into())).unwrap_err();
-        assert!(
-            e.contains("LAMBDA_FPM_PHP_CLI") && e.contains("absolute"),
-            "{e}"
-        );
     }
 }

@@ -50,9 +50,12 @@ pub async fn run(
         };
         paths.push(entry);
     }
+    // What this sandbox compiled becomes the seed new sandboxes start from.
+    let opcache_seed = bridge.publish_opcache_seed().await;
     (
         ok,
         json!({
+            "opcache_seed": opcache_seed,
             "php_fpm_started": bridge.fpm.starts() > starts_before,
             "php_fpm_starts": bridge.fpm.starts(),
             "start_ms": start_ms,
