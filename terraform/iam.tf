@@ -31,7 +31,7 @@ resource "aws_iam_role_policy" "function" {
 
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "Logs"
         Effect   = "Allow"
@@ -49,7 +49,15 @@ resource "aws_iam_role_policy" "function" {
           }
         }
       },
-    ]
+      ], length(var.install_source_s3_object_arns) == 0 ? [] : [
+      {
+        # The install command's s3:// archives: only the objects named here.
+        Sid      = "InstallArchivesFromS3"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = var.install_source_s3_object_arns
+      },
+    ])
   })
 }
 

@@ -509,3 +509,14 @@ variable "cron_schedule_minutes" {
     error_message = "cron_schedule_minutes must be null or an integer from 1 to 1440."
   }
 }
+
+variable "install_source_s3_object_arns" {
+  description = "S3 object ARNs (wildcards allowed, e.g. arn:aws:s3:::my-bucket/wordpress/*) the install command may fetch with an s3:// URL. Empty: the function gets no S3 access."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.install_source_s3_object_arns : can(regex("^arn:aws[a-z-]*:s3:::[^/]+/.+$", a))])
+    error_message = "Each entry must be an S3 object ARN such as arn:aws:s3:::bucket/key or arn:aws:s3:::bucket/prefix/*."
+  }
+}

@@ -494,3 +494,28 @@ run "cron_disabled" {
     error_message = "no schedule and no scheduler role when cron is disabled"
   }
 }
+
+run "install_archives_from_s3" {
+  command = apply
+
+  variables {
+    install_source_s3_object_arns = ["arn:aws:s3:::my-artifacts/wordpress/*"]
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.function.policy).Statement :
+      s.Sid == "InstallArchivesFromS3" && s.Action == ["s3:GetObject"] && s.Resource == ["arn:aws:s3:::my-artifacts/wordpress/*"]
+    ])
+    error_message = "the install command's S3 objects must be readable, and only those"
+  }
+}
+
+run "no_s3_access_by_default" {
+  command = apply
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.function.policy, "s3:")
+    error_message = "without install_source_s3_object_arns the function must have no S3 permission"
+  }
+}
