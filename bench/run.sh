@@ -25,6 +25,7 @@ for a in "$@"; do
 done
 PORT="${BENCH_PORT:-9400}"
 NGINX_PORT="${BENCH_NGINX_PORT:-9401}"
+FRONT_PORT="${BENCH_FRONT_PORT:-9402}"
 STATE="${BENCH_STATE_DIR:-.local/bench}"
 case "$STATE" in /*) ;; *) STATE="$REPO/$STATE" ;; esac
 OUT="${BENCH_OUT:-$REPO/bench/results}"
@@ -37,9 +38,9 @@ NGINX_DIR="$WORK/nginx"
 STARTED_AT=$(date +%s)
 
 if [ $QUICK -eq 1 ]; then
-    LOAD_DURATION=3s; CONC=1; DIRECT_N=40; COLD_REPS=3; COLD_EFS_REPS=1; SOAK_N=1000; EFS_WARM=3s
+    LOAD_DURATION=3s; CONC=1; DIRECT_N=40; COLD_REPS=3; COLD_EFS_REPS=1; SOAK_N=1000; EFS_WARM=3s; CL_N=30
 else
-    LOAD_DURATION=10s; CONC=1,4; DIRECT_N=200; COLD_REPS=10; COLD_EFS_REPS=3; SOAK_N=10000; EFS_WARM=6s
+    LOAD_DURATION=10s; CONC=1,4; DIRECT_N=200; COLD_REPS=10; COLD_EFS_REPS=3; SOAK_N=10000; EFS_WARM=6s; CL_N=200
 fi
 
 log() { printf '\n[bench] %s\n' "$*" >&2; }
@@ -63,8 +64,13 @@ apt_need() {
 }
 
 NGINX_PID=""
+FRONT_PID=""
 cleanup() {
     local rc=$?
+    if [ -n "$FRONT_PID" ] && kill -0 "$FRONT_PID" 2>/dev/null; then
+        kill -TERM "$FRONT_PID" 2>/dev/null || true
+        for _ in $(seq 1 30); do kill -0 "$FRONT_PID" 2>/dev/null || break; sleep 0.2; done
+    fi
     if [ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null; then kill -QUIT "$NGINX_PID" 2>/dev/null || true; fi
     if mountpoint -q "$WORK/efs-mnt" 2>/dev/null; then umount -l "$WORK/efs-mnt" 2>/dev/null || true; fi
     if [ "${BENCH_KEEP_UP:-0}" != 1 ]; then
@@ -138,15 +144,29 @@ log "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGINX_PORT (pid $NGIN
 
 SITE_ARGS=(--bootstrap "$BOOTSTRAP" --docroot "$EFS" --env-file "$ENV_FILE" --host "127.0.0.1:$PORT" --work "$WORK")
 
+# The bridge's HTTP target: our Function-URL-like front → Runtime API emulator → one bootstrap sandbox
+# (release build). `cargo lambda watch` is measured too, briefly: it stalls/500s now and then (README).
+if curl -s -o /dev/null -m 1 "http://127.0.0.1:$FRONT_PORT/" 2>/dev/null; then die "port $FRONT_PORT is in use"; fi
+"$BENCH_BIN" serve "${SITE_ARGS[@]}" --quiet --listen "127.0.0.1:$FRONT_PORT" > "$WORK/front.log" 2>&1 &
+FRONT_PID=$!
+for _ in $(seq 1 150); do
+    curl -s -o /dev/null -m 2 "http://127.0.0.1:$FRONT_PORT/wp-includes/images/w-logo-blue.png" 2>/dev/null && break
+    kill -0 "$FRONT_PID" 2>/dev/null || { cat "$WORK/front.log" >&2; die "lambda-fpm-bench serve exited"; }
+    sleep 0.2
+done
+
 # ------------------------------------------------------------------------------------------ suites
-log "HTTP load: bridge (cargo lambda watch) and nginx, $LOAD_DURATION per scenario, concurrency $CONC"
-nice "$BENCH_BIN" load --target "bridge=http://127.0.0.1:$PORT" --target "nginx=http://127.0.0.1:$NGINX_PORT" \
+log "HTTP load: bridge (front + emulator) and nginx, $LOAD_DURATION per scenario, concurrency $CONC"
+nice "$BENCH_BIN" load --target "bridge=http://127.0.0.1:$FRONT_PORT" --target "nginx=http://127.0.0.1:$NGINX_PORT" \
     --scenarios all --concurrency "$CONC" --duration "$LOAD_DURATION" --warmup 10 \
     --out "$OUT/load.json" --plot "$OUT/latency.png"
+log "HTTP load through cargo lambda watch (reference): $CL_N requests of home and css"
+nice "$BENCH_BIN" load --target "cargo-lambda=http://127.0.0.1:$PORT" --scenarios home,css --concurrency 1 \
+    --requests "$CL_N" --warmup 5 --timeout 10s --out "$OUT/load.json"
 
 log "over the 6 MB payload limit: an 8 MiB static file through the bridge (buffered mode)"
 curl -s -o /dev/null -m 60 -w 'status %{http_code}, %{size_download} bytes, %{time_total} s\n' \
-    "http://127.0.0.1:$PORT/wp-content/uploads/lambda-fpm-bench/oversize.bin" | tee "$OUT/oversize.txt"
+    "http://127.0.0.1:$FRONT_PORT/wp-content/uploads/lambda-fpm-bench/oversize.bin" | tee "$OUT/oversize.txt"
 
 log "bridge-added latency: direct FastCGI vs bridge, $DIRECT_N interleaved requests per PHP scenario"
 nice "$BENCH_BIN" direct "${SITE_ARGS[@]}" --requests "$DIRECT_N" --out "$OUT/direct.json"

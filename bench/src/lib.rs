@@ -3,6 +3,7 @@
 
 pub mod efs;
 pub mod fcgi;
+pub mod front;
 pub mod lambda;
 pub mod load;
 pub mod plot;

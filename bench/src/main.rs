@@ -38,6 +38,8 @@ enum Cmd {
     Efs(EfsArgs),
     /// Mount the EFS latency simulator in the foreground (Ctrl-C unmounts and prints counts).
     EfsMount(EfsMountArgs),
+    /// HTTP front (Function URL-like) → Runtime API emulator → bootstrap, for `load` runs.
+    Serve(ServeArgs),
     /// Markdown tables from a results directory.
     Report {
         #[arg(long, default_value = "bench/results")]
@@ -143,6 +145,17 @@ struct ColdArgs {
     /// Runs per variant under the EFS simulator (each costs seconds)
     #[arg(long, default_value_t = 3)]
     efs_reps: usize,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    site: SiteArgs,
+    #[arg(long, default_value = "127.0.0.1:9402")]
+    listen: std::net::SocketAddr,
+    /// bootstrap processes (Lambda sandboxes) taking invocations from the one queue
+    #[arg(long, default_value_t = 1)]
+    sandboxes: usize,
 }
 
 #[derive(Args)]
@@ -326,6 +339,13 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             write_json(&a.site.out, &r)
+        }
+        Cmd::Serve(a) => {
+            if !a.listen.ip().is_loopback() {
+                bail!("serve listens on loopback only");
+            }
+            let s = site(&a.site)?;
+            lambda_fpm_bench::front::serve(&s, a.listen, a.sandboxes).await
         }
         Cmd::Soak(a) => {
             let s = site(&a.site)?;

@@ -21,7 +21,7 @@ fn mib(kib: u64) -> String {
 pub fn markdown(dir: &Path) -> Result<String> {
     let mut o = String::new();
     if let Some(load) = read::<Vec<ScenarioResult>>(dir, "load.json") {
-        writeln!(o, "### HTTP load (through `cargo lambda watch` vs nginx)\n")?;
+        writeln!(o, "### HTTP load (bridge behind the bench HTTP front, nginx, and `cargo lambda watch` for reference)\n")?;
         writeln!(
             o,
             "| target | scenario | conc | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | status | bytes/req |"
@@ -129,11 +129,11 @@ pub fn markdown(dir: &Path) -> Result<String> {
             if !lines.is_empty() {
                 writeln!(
                     o,
-                    "\nThrough HTTP (`cargo lambda watch`, concurrency 1) vs direct:\n"
+                    "\nThrough HTTP (bench front → Runtime API emulator → bootstrap, concurrency 1) vs direct:\n"
                 )?;
                 writeln!(
                     o,
-                    "| scenario | direct p50 ms | HTTP via cargo-lambda p50 ms | added ms |"
+                    "| scenario | direct p50 ms | HTTP p50 ms | added ms |"
                 )?;
                 writeln!(o, "|---|---:|---:|---:|")?;
                 for l in lines {

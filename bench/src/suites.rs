@@ -86,7 +86,13 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<u64> {
 }
 
 impl Site {
-    fn bridge_spec(&self, docroot: &Path, ini: &Path, runtime: &Path, log: &Path) -> BridgeSpec {
+    pub fn bridge_spec(
+        &self,
+        docroot: &Path,
+        ini: &Path,
+        runtime: &Path,
+        log: &Path,
+    ) -> BridgeSpec {
         let mut env = self.env.clone();
         let ours = [
             (
@@ -120,7 +126,7 @@ impl Site {
     }
 
     /// The shipped php.ini with its opcache file cache moved into `runtime/opcache`.
-    fn ini_with_cache(&self, runtime: &Path, name: &str, extra: &[&str]) -> Result<PathBuf> {
+    pub fn ini_with_cache(&self, runtime: &Path, name: &str, extra: &[&str]) -> Result<PathBuf> {
         let mut o = vec![format!(
             "opcache.file_cache = {}",
             runtime.join("opcache").display()
