@@ -8,7 +8,7 @@ from conftest import TIMEOUT
 
 def test_home_lists_posts(base):
     r = requests.get(f"{base}/", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.headers["Content-Type"].startswith("text/html")
     assert "Hello world!" in r.text
     assert f'href="{base}/hello-world/"' in r.text
@@ -17,7 +17,7 @@ def test_home_lists_posts(base):
 
 def test_pretty_permalink(base):
     r = requests.get(f"{base}/hello-world/", allow_redirects=False, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert "Hello world!" in r.text
     assert "single-post" in r.text  # body class of a single post view: WordPress routed it as a post
 
@@ -37,7 +37,7 @@ def test_missing_page_is_wordpress_404(base):
 
 def test_feed_is_xml(base):
     r = requests.get(f"{base}/feed/", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.headers["Content-Type"].startswith("application/rss+xml")
     root = ET.fromstring(r.content)
     assert root.tag == "rss"
@@ -47,7 +47,7 @@ def test_feed_is_xml(base):
 
 def test_rest_api_posts_json(base):
     r = requests.get(f"{base}/wp-json/wp/v2/posts", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.headers["Content-Type"].startswith("application/json")
     posts = r.json()
     assert isinstance(posts, list) and posts

@@ -42,7 +42,7 @@ def test_wrong_password_is_refused(base, admin):
 
 def test_dashboard_with_cookies(admin_session, base):
     r = admin_session.get(f"{base}/wp-admin/", allow_redirects=False, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert "<title>Dashboard" in r.text
     assert 'id="wpadminbar"' in r.text
 
@@ -58,7 +58,7 @@ def test_create_post_via_block_editor_rest_flow(admin_session, base):
     """What the block editor does: post-new.php creates an auto-draft and embeds the wp_rest nonce; the
     editor then saves through the REST API with X-WP-Nonce."""
     r = admin_session.get(f"{base}/wp-admin/post-new.php", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     nonce = extract(r'createNonceMiddleware\(\s*"([0-9a-f]+)"\s*\)', r.text, "wp_rest nonce")
     post_id = _post_id(r.text)
     title = f"E2E block editor post {int(time.time())}"
@@ -76,10 +76,10 @@ def test_create_post_via_block_editor_rest_flow(admin_session, base):
     assert link.startswith(f"{base}/e2e-block-editor-post-"), link
 
     r = requests.get(f"{base}/", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert title in r.text
     r = requests.get(link, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert "Written through the bridge." in r.text
 
 
@@ -92,7 +92,7 @@ def test_rest_write_without_nonce_is_refused(admin_session, base):
 def test_create_post_via_classic_post_php_form(admin_session, base):
     """The classic form flow: post.php?action=editpost with the update-post_<id> nonce from the editor page."""
     r = admin_session.get(f"{base}/wp-admin/post-new.php", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     post_id = _post_id(r.text)
     # the block editor page keeps the classic (meta box) form with its _wpnonce for update-post_<id>
     wpnonce = extract(r'id="_wpnonce" name="_wpnonce" value="([0-9a-f]+)"', r.text, "_wpnonce")
@@ -148,7 +148,7 @@ def _png(width, height, seed):
 
 def test_upload_image_and_serve_it_static(admin_session, base, efs_root):
     r = admin_session.get(f"{base}/wp-admin/media-new.php", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     media_nonce = extract(r'"_wpnonce":"([0-9a-f]+)"', r.text, "media-form nonce")
 
     png = _png(320, 200, seed=time.time())
@@ -177,7 +177,7 @@ def test_upload_image_and_serve_it_static(admin_session, base, efs_root):
 
     # back through the bridge as a static file
     r = requests.get(url, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.headers["Content-Type"] == "image/png"
     assert hashlib.sha256(r.content).hexdigest() == digest
     assert int(r.headers.get("Content-Length", len(r.content))) == len(png)
@@ -199,6 +199,6 @@ def test_upload_image_and_serve_it_static(admin_session, base, efs_root):
 
     # and the attachment is known to WordPress (REST media endpoint)
     r = requests.get(f"{base}/wp-json/wp/v2/media/{body['data']['id']}", timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.json()["source_url"] == url
     assert html.unescape(r.json()["title"]["rendered"]).startswith("e2e-")

@@ -49,7 +49,7 @@ def test_wrong_secret_is_refused(secret_base, origin_secret):
 
 def test_links_use_public_https_name(secret_base, cf_headers):
     r = requests.get(f"{secret_base}/", headers=cf_headers, allow_redirects=False, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert f'href="https://{PUBLIC}/hello-world/"' in r.text
     assert f"https://{PUBLIC}/wp-includes/" in r.text or f"https:\\/\\/{PUBLIC}\\/wp-includes" in r.text
     # nothing points at the origin (the local emulator's host or plain http)
@@ -73,7 +73,7 @@ def test_wp_admin_behind_cloudfront_login_and_no_redirect_loop(secret_base, cf_h
 
     # log in like a browser on https://PUBLIC
     r = requests.get(f"{secret_base}/wp-login.php", headers=cf_headers, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert f'action="https://{PUBLIC}/wp-login.php"' in r.text
     cookie = "wordpress_test_cookie=WP%20Cookie%20check"
     r = requests.post(
@@ -105,7 +105,7 @@ def test_wp_admin_behind_cloudfront_login_and_no_redirect_loop(secret_base, cf_h
         loc = r.headers["Location"]
         assert loc.startswith(f"https://{PUBLIC}/"), loc
         url = secret_base + loc[len(f"https://{PUBLIC}"):]
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert hops == 0
     assert "<title>Dashboard" in r.text
     assert f"https://{PUBLIC}/wp-admin/" in r.text

@@ -11,10 +11,10 @@ from conftest import TIMEOUT
 
 def test_wp_cron_runs_as_itself(base):
     r = requests.get(f"{base}/wp-cron.php", allow_redirects=False, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.content == b""  # wp-cron.php prints nothing; index.php would render a page
     r = requests.get(f"{base}/wp-cron.php?doing_wp_cron=1", allow_redirects=False, timeout=TIMEOUT)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.content == b""
 
 
@@ -31,12 +31,12 @@ def test_xmlrpc_runs_as_itself(base, admin):
     assert "XML-RPC server accepts POST requests only." in r.text
 
     r = _xmlrpc(base, "demo.sayHello")
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     assert r.headers["Content-Type"].startswith("text/xml")
     assert ET.fromstring(r.content).find(".//string").text == "Hello!"
 
     r = _xmlrpc(base, "wp.getUsersBlogs", *admin)
-    assert r.status_code == 200
+    assert r.status_code == 200, (r.status_code, dict(r.headers), r.text[:300])
     root = ET.fromstring(r.content)
     assert root.find(".//fault") is None, r.text
     assert f"{base}/" in r.text and "xmlrpc.php" in r.text
