@@ -142,6 +142,9 @@ struct ColdArgs {
     /// Also run under the EFS simulator with this delay per operation (µs)
     #[arg(long)]
     efs_delay_us: Option<u64>,
+    /// Kernel entry/attribute cache time under the EFS simulator, ms
+    #[arg(long, default_value_t = 1000)]
+    efs_ttl_ms: u64,
     /// Runs per variant under the EFS simulator (each costs seconds)
     #[arg(long, default_value_t = 3)]
     efs_reps: usize,
@@ -176,6 +179,10 @@ struct EfsArgs {
     /// Warm phase per variant
     #[arg(long, default_value = "6s")]
     warm: String,
+    /// Kernel entry/attribute cache times to run (ms, comma list): 0 = every operation
+    /// reaches the simulator; 1000 ≈ an NFS client's shortest attribute cache
+    #[arg(long, default_value = "0,1000")]
+    ttl_ms: String,
 }
 
 #[derive(Args)]
@@ -334,6 +341,7 @@ async fn run(cli: Cli) -> Result<()> {
                 a.reps.max(1),
                 a.warm,
                 a.efs_delay_us.map(Duration::from_micros),
+                Duration::from_millis(a.efs_ttl_ms),
                 a.efs_reps,
                 !a.site.quiet,
             )
@@ -355,8 +363,20 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Efs(a) => {
             let s = site(&a.site)?;
             let warm = scenario::parse_duration(&a.warm)?;
-            let r = suites::efs_compare(&s, Duration::from_micros(a.delay_us), warm, !a.site.quiet)
-                .await?;
+            let ttls = a
+                .ttl_ms
+                .split(',')
+                .map(|t| t.trim().parse::<u64>().map(Duration::from_millis))
+                .collect::<Result<Vec<_>, _>>()
+                .context("bad --ttl-ms")?;
+            let r = suites::efs_compare(
+                &s,
+                Duration::from_micros(a.delay_us),
+                &ttls,
+                warm,
+                !a.site.quiet,
+            )
+            .await?;
             write_json(&a.site.out, &r)
         }
         Cmd::EfsMount(a) => {

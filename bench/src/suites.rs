@@ -220,22 +220,28 @@ pub async fn direct_vs_bridge(
             let (mut td, mut tb) = (Duration::ZERO, Duration::ZERO);
             let mut php_ms = Vec::new();
             let pb = bar(requests, &format!("direct+bridge/{}", sc.name), progress);
-            for _ in 0..requests {
-                let t = Instant::now();
-                match fcgi::render(&fpm.socket, &site.docroot, sc, &site.host).await {
-                    Ok((s, b)) => rd.record(t.elapsed(), s, b as u64, sc.expect),
-                    Err(_) => rd.record_failure(t.elapsed(), "fastcgi"),
-                }
-                td += t.elapsed();
-                match invoke(&api, sc, &site.host).await {
-                    Ok((s, b, d)) => {
-                        rb.record(d, s, b, sc.expect);
-                        tb += d;
+            for i in 0..requests {
+                // alternate which goes first, so neither always runs right after the other
+                for direct_turn in [i % 2 == 0, i % 2 == 1] {
+                    if direct_turn {
+                        let t = Instant::now();
+                        match fcgi::render(&fpm.socket, &site.docroot, sc, &site.host).await {
+                            Ok((s, b)) => rd.record(t.elapsed(), s, b as u64, sc.expect),
+                            Err(_) => rd.record_failure(t.elapsed(), "fastcgi"),
+                        }
+                        td += t.elapsed();
+                    } else {
+                        match invoke(&api, sc, &site.host).await {
+                            Ok((s, b, d)) => {
+                                rb.record(d, s, b, sc.expect);
+                                tb += d;
+                            }
+                            Err(_) => rb.record_failure(Duration::from_secs(0), "invoke"),
+                        }
+                        if let Some(p) = bridge.last_log_number("php_ms") {
+                            php_ms.push(p);
+                        }
                     }
-                    Err(_) => rb.record_failure(Duration::from_secs(0), "invoke"),
-                }
-                if let Some(p) = bridge.last_log_number("php_ms") {
-                    php_ms.push(p);
                 }
                 pb.inc(1);
             }
@@ -310,6 +316,11 @@ pub struct ColdReport {
     /// KiB, after the warm requests
     pub rss_after_warm_bridge_kib: u64,
     pub rss_after_warm_php_fpm_kib: u64,
+    /// EFS simulator settings of the efs-sim rows
+    #[serde(default)]
+    pub efs_delay_us: u64,
+    #[serde(default)]
+    pub efs_ttl_ms: u64,
 }
 
 /// One sandbox life: spawn, first home page, `warm` more home pages, stop.
@@ -452,11 +463,14 @@ pub async fn cold(
     reps: usize,
     warm: usize,
     efs_delay: Option<Duration>,
+    efs_ttl: Duration,
     efs_reps: usize,
     progress: bool,
 ) -> Result<ColdReport> {
     let mut report = ColdReport {
         reps,
+        efs_delay_us: efs_delay.map(|d| d.as_micros() as u64).unwrap_or(0),
+        efs_ttl_ms: efs_ttl.as_millis() as u64,
         ..Default::default()
     };
     let rt = site.work.join("cold-rt");
@@ -472,7 +486,7 @@ pub async fn cold(
         let (mounted, docroot) = match delay {
             None => (None, site.docroot.clone()),
             Some(d) => {
-                let (m, dr) = mount_site(site, d)?;
+                let (m, dr) = mount_site(site, d, efs_ttl)?;
                 (Some(m), dr)
             }
         };
@@ -531,14 +545,52 @@ pub async fn cold(
             report.variants.push(v);
         }
         if let Some(m) = mounted {
+            // issue 7's other option: the pre-compiled cache read in place from EFS (next to the
+            // site) instead of copied to /tmp first
+            let (n, warm_n) = (efs_reps.max(1), warm.min(2));
+            let parent = site.docroot.parent().context("docroot has no parent")?;
+            let on_efs = parent.join(".lambda-fpm-bench-opcache");
+            fresh_dir(&on_efs)?;
+            copy_dir(&seed, &on_efs)?;
+            let cache_in_mount = m.mountpoint.join(".lambda-fpm-bench-opcache");
+            let ini_efs = derived_ini(
+                &site.ini,
+                &[format!("opcache.file_cache = {}", cache_in_mount.display())],
+                &site.work.join("php-cold-cache-on-efs.ini"),
+            )?;
+            let mut samples = Vec::new();
+            for _ in 0..n {
+                fresh_dir(&rt)?;
+                samples.push(
+                    cold_once(
+                        site,
+                        &docroot,
+                        &ini_efs,
+                        &rt,
+                        warm_n,
+                        Some(&m.counters),
+                        None,
+                    )
+                    .await?,
+                );
+            }
+            let v = variant_summary("pre-filled file cache read from EFS", storage, samples);
+            if progress {
+                eprintln!(
+                    "{:>22}  cold total median {:.1} ms; warm {:.1} ms",
+                    "cold/efs/cache-on-efs", v.total.median, v.warm.median
+                );
+            }
+            report.variants.push(v);
             m.unmount()?;
+            let _ = std::fs::remove_dir_all(&on_efs);
         }
     }
     Ok(report)
 }
 
 /// Mounts the docroot's parent through the simulator; returns the docroot inside the mount.
-fn mount_site(site: &Site, delay: Duration) -> Result<(efs::Mounted, PathBuf)> {
+fn mount_site(site: &Site, delay: Duration, ttl: Duration) -> Result<(efs::Mounted, PathBuf)> {
     let parent = site.docroot.parent().context("docroot has no parent")?;
     let base = site.docroot.file_name().context("docroot name")?;
     let mnt = site.work.join("efs-mnt");
@@ -552,7 +604,7 @@ fn mount_site(site: &Site, delay: Duration) -> Result<(efs::Mounted, PathBuf)> {
         Delays {
             metadata: delay,
             read: delay,
-            ttl: Duration::ZERO,
+            ttl,
         },
         4,
     )?;
@@ -677,6 +729,9 @@ pub async fn soak(site: &Site, requests: u64, progress: bool) -> Result<SoakRepo
 #[derive(Debug, Serialize, serde::Deserialize, Default, Clone)]
 pub struct EfsVariant {
     pub name: String,
+    /// kernel entry/attribute cache time of this run
+    #[serde(default)]
+    pub ttl_ms: u64,
     pub ini_overrides: Vec<String>,
     pub cold_total_ms: f64,
     pub cold_fs_ops: OpCounts,
@@ -719,6 +774,7 @@ pub fn efs_variants() -> Vec<(&'static str, Vec<String>)> {
 pub async fn efs_compare(
     site: &Site,
     delay: Duration,
+    ttls: &[Duration],
     warm_for: Duration,
     progress: bool,
 ) -> Result<EfsReport> {
@@ -732,8 +788,12 @@ pub async fn efs_compare(
         .into_iter()
         .find(|s| s.name == "css")
         .unwrap();
-    for (i, (name, overrides)) in efs_variants().into_iter().enumerate() {
-        let (mounted, docroot) = mount_site(site, delay)?;
+    let runs: Vec<(Duration, &'static str, Vec<String>)> = ttls
+        .iter()
+        .flat_map(|t| efs_variants().into_iter().map(move |(n, o)| (*t, n, o)))
+        .collect();
+    for (i, (ttl, name, overrides)) in runs.into_iter().enumerate() {
+        let (mounted, docroot) = mount_site(site, delay, ttl)?;
         let rt = site.work.join(format!("efs-rt-{i}"));
         fresh_dir(&rt)?;
         std::fs::create_dir_all(rt.join("opcache"))?;
@@ -746,6 +806,7 @@ pub async fn efs_compare(
         let c = mounted.counters.clone();
         let mut v = EfsVariant {
             name: name.into(),
+            ttl_ms: ttl.as_millis() as u64,
             ini_overrides: overrides.clone(),
             ..Default::default()
         };
