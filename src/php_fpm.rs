@@ -186,10 +186,12 @@ impl PhpFpm {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
+        // If the bridge dies, php-fpm gets SIGTERM: its master then terminates its workers
+        // and exits (with SIGKILL the master would die alone and leave workers orphaned).
         // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and only affects the child.
         unsafe {
             command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
                 Ok(())
             });
         }

@@ -946,3 +946,42 @@ async fn large_static_files_stream_in_response_stream_mode() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Whether any process is left in php-fpm's process group (its master's pid).
+fn group_alive(pgid: i32) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-g", &pgid.to_string()])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn php_fpm_and_its_workers_die_with_the_bridge() {
+    for (tag, signal) in [("die-kill", "KILL"), ("die-term", "TERM")] {
+        let mut lambda = Lambda::start(tag, &[]).await;
+        assert_eq!(
+            v2(lambda.invoke(get("/status.php", "code=200")).await).status,
+            200
+        );
+        let pid: i32 = std::fs::read_to_string(lambda.runtime_dir.join("php-fpm.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(group_alive(pid));
+        lambda.signal(signal);
+        let mut gone = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !group_alive(pid) {
+                gone = true;
+                break;
+            }
+        }
+        assert!(
+            gone,
+            "php-fpm processes left behind after SIG{signal} to the bridge"
+        );
+    }
+}

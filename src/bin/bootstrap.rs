@@ -26,6 +26,18 @@ async fn main() -> ExitCode {
         document_root = %bridge.root.display(),
         "lambda-fpm ready"
     );
+    // SIGTERM (Lambda's shutdown, a local watcher restarting us): take php-fpm and its
+    // workers down with us instead of leaving them behind.
+    let on_term = bridge.clone();
+    tokio::spawn(async move {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+            on_term.fpm.kill().await;
+            std::process::exit(0);
+        }
+    });
     let handler = service_fn(move |event| bridge.clone().handle(event));
     match lambda_runtime::run(handler).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -389,6 +389,16 @@ impl Lambda {
         self.api.invoke(event).await
     }
 
+    /// Sends a signal (e.g. "KILL", "TERM") to the bootstrap process and reaps it.
+    pub fn signal(&mut self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().unwrap()
     }
