@@ -171,7 +171,7 @@ pub fn markdown(dir: &Path) -> Result<String> {
         }
         writeln!(
             o,
-            "\nRSS idle after init: bridge {} MiB, php-fpm (master + worker) {} MiB; after a cold + 20 warm home pages: bridge {} MiB, php-fpm {} MiB.\n",
+            "\nRSS idle after init: bridge {} MiB, php-fpm (master + worker) {} MiB; after the first cold run and its warm home pages: bridge {} MiB, php-fpm {} MiB.\n",
             mib(c.rss_idle_bridge_kib),
             mib(c.rss_idle_php_fpm_kib),
             mib(c.rss_after_warm_bridge_kib),
@@ -247,7 +247,7 @@ pub fn markdown(dir: &Path) -> Result<String> {
         writeln!(o, "Warm-phase operations by kind:\n")?;
         writeln!(
             o,
-            "| php.ini | pages | lookup | getattr | access | open | opendir+readdir | read |"
+            "| TTL | php.ini | pages | lookup | getattr | access | open | opendir+readdir | read |"
         )?;
         writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
         for v in &e.variants {
