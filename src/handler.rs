@@ -85,22 +85,33 @@ struct RequestLog {
 impl RequestLog {
     fn finish(&self, status: u16, bytes_out: usize) {
         let total_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        tracing::info!(
-            target: "request",
-            request_id = %self.request_id,
-            event = self.kind,
-            method = %self.method,
-            path = %self.path,
-            route = self.route,
-            cache = self.cache,
-            status,
-            php_ms = self.php_ms,
-            cold = self.cold,
-            total_ms = (total_ms * 10.0).round() / 10.0,
-            bytes_out,
-            detail = %self.detail,
-            "request"
-        );
+        let total_ms = (total_ms * 10.0).round() / 10.0;
+        // One line per request; 5xx at WARN so an alarm on WARN/ERROR sees every failure.
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    target: "request",
+                    request_id = %self.request_id,
+                    event = self.kind,
+                    method = %self.method,
+                    path = %self.path,
+                    route = self.route,
+                    cache = self.cache,
+                    status,
+                    php_ms = self.php_ms,
+                    cold = self.cold,
+                    total_ms,
+                    bytes_out,
+                    detail = %self.detail,
+                    "request"
+                )
+            };
+        }
+        if status >= 500 {
+            line!(warn);
+        } else {
+            line!(info);
+        }
     }
 }
 
