@@ -463,8 +463,8 @@ async fn php_past_deadline_gets_504_and_php_fpm_restarts() {
     let r = v2(answer);
     assert_eq!(r.status, 504, "{}", r.text());
     assert!(
-        took < Duration::from_millis(2900),
-        "answered after {took:?}, past the margin"
+        took < Duration::from_millis(3000),
+        "answered after {took:?}: past the invocation deadline"
     );
     assert!(
         took >= Duration::from_millis(1800),
