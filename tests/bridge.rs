@@ -17,6 +17,10 @@ fn get(path: &str, query: &str) -> Value {
     url_event("GET", path, query, &[], None)
 }
 
+fn get_with(path: &str, headers: &[(&str, &str)]) -> Value {
+    url_event("GET", path, "", headers, None)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn front_controller_gets_full_cgi_environment() {
     let lambda = Lambda::start("cgi", &[]).await;
@@ -287,34 +291,22 @@ async fn static_files_are_served_by_the_bridge() {
     );
 
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
-            "/assets/style.css",
-            "",
-            &[("if-none-match", &etag)],
-            None,
-        ))
+        .invoke(get_with("/assets/style.css", &[("if-none-match", &etag)]))
         .await);
     assert_eq!(r.status, 304);
     assert!(r.body.is_empty());
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
+        .invoke(get_with(
             "/assets/style.css",
-            "",
             &[("if-modified-since", &last_modified)],
-            None,
         ))
         .await);
     assert_eq!(r.status, 304);
 
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
+        .invoke(get_with(
             "/assets/random.bin",
-            "",
             &[("range", "bytes=100-199")],
-            None,
         ))
         .await);
     assert_eq!(r.status, 206);
@@ -322,13 +314,7 @@ async fn static_files_are_served_by_the_bridge() {
     let full = std::fs::read(lambda.root.join("assets/random.bin")).unwrap();
     assert_eq!(r.body, &full[100..200]);
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
-            "/assets/random.bin",
-            "",
-            &[("range", "bytes=20000-")],
-            None,
-        ))
+        .invoke(get_with("/assets/random.bin", &[("range", "bytes=20000-")]))
         .await);
     assert_eq!(r.status, 416);
     assert_eq!(r.header("content-range"), Some("bytes */20000"));
@@ -424,13 +410,7 @@ async fn deny_table_never_leaks_content() {
     assert!(!r.text().contains("SECRET-CONTENT-MARKER executed\n"));
     // a bad Host header is refused too
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
-            "/",
-            "",
-            &[("host", "evil.example/<script>")],
-            None,
-        ))
+        .invoke(get_with("/", &[("host", "evil.example/<script>")]))
         .await);
     assert_eq!(r.status, 400);
     // and every denial has its log line with the reason
@@ -820,12 +800,9 @@ async fn precompressed_siblings_and_memory_cache() {
     let gz = std::fs::read(lambda.root.join("assets/style.css.gz")).unwrap();
 
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
+        .invoke(get_with(
             "/assets/style.css",
-            "",
             &[("accept-encoding", "gzip, deflate")],
-            None,
         ))
         .await);
     assert_eq!(r.status, 200);
@@ -872,26 +849,14 @@ async fn large_static_files_in_buffered_mode() {
     assert!(r.text().contains("too large"), "{}", r.text());
     // a range of it fits
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
-            "/big.bin",
-            "",
-            &[("range", "bytes=0-1048575")],
-            None,
-        ))
+        .invoke(get_with("/big.bin", &[("range", "bytes=0-1048575")]))
         .await);
     assert_eq!(r.status, 206);
     assert_eq!(r.body.len(), 1 << 20);
     // 7 MB of text fits once gzipped, when the client accepts gzip
     let text = write_large(&lambda.root, "big.txt", 7 << 20, true);
     let r = v2(lambda
-        .invoke(url_event(
-            "GET",
-            "/big.txt",
-            "",
-            &[("accept-encoding", "gzip")],
-            None,
-        ))
+        .invoke(get_with("/big.txt", &[("accept-encoding", "gzip")]))
         .await);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-encoding"), Some("gzip"));
@@ -935,13 +900,7 @@ async fn large_static_files_stream_in_response_stream_mode() {
         other => panic!("{other:?}"),
     }
     match lambda
-        .invoke(url_event(
-            "GET",
-            "/big.bin",
-            "",
-            &[("range", "bytes=100-199")],
-            None,
-        ))
+        .invoke(get_with("/big.bin", &[("range", "bytes=100-199")]))
         .await
     {
         Answer::Streamed { prelude, body, .. } => {
