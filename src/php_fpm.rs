@@ -244,6 +244,16 @@ impl PhpFpm {
     }
 }
 
+impl Drop for PhpFpm {
+    /// The whole group goes with the supervisor (e.g. when init fails after php-fpm started):
+    /// `kill_on_drop` alone would kill the master and orphan its worker.
+    fn drop(&mut self) {
+        if let Some(running) = self.running.get_mut().take() {
+            kill_group(running.pid);
+        }
+    }
+}
+
 /// Sends SIGKILL to php-fpm's whole process group (master and workers).
 fn kill_group(pid: i32) {
     if pid > 0 {

@@ -741,6 +741,19 @@ async fn init_errors_name_the_problem() {
         .wait_init_error(Duration::from_secs(10))
         .await
         .expect("init error reported");
+    // php-fpm had started in parallel with the root check: it must not outlive the failed init
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let runtime_dir = lambda.runtime_dir.clone();
+    // (init waits for php-fpm's readiness before it reports the root, so the pid file exists)
+    let pid: i32 = std::fs::read_to_string(runtime_dir.join("php-fpm.pid"))
+        .expect("php-fpm pid file")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !group_alive(pid),
+        "php-fpm left running after a failed init"
+    );
     assert!(
         e["errorMessage"]
             .as_str()
@@ -911,13 +924,18 @@ async fn large_static_files_stream_in_response_stream_mode() {
     }
 }
 
-/// Whether any process is left in php-fpm's process group (its master's pid).
+/// Whether any live (not zombie) process is left in php-fpm's process group (its master's pid).
 fn group_alive(pgid: i32) -> bool {
-    std::process::Command::new("pgrep")
-        .args(["-g", &pgid.to_string()])
-        .output()
-        .map(|o| !o.stdout.is_empty())
-        .unwrap_or(false)
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .any(|stat| {
+            // pid (comm) state ppid pgrp ...; comm may hold spaces: split after the last ')'
+            let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
