@@ -218,6 +218,20 @@ pub mod defaults {
 }
 
 impl Config {
+    /// The directory php-fpm's opcache.file_cache uses (depends on the seed mode).
+    pub fn opcache_dir(&self) -> PathBuf {
+        crate::opcache_seed::file_cache_dir(
+            self.opcache_seed,
+            &self.runtime_dir,
+            &self.opcache_seed_dir,
+        )
+    }
+
+    /// The seed archive new sandboxes restore (copy mode).
+    pub fn opcache_seed_file(&self) -> PathBuf {
+        self.opcache_seed_dir.join(crate::opcache_seed::SEED_FILE)
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())

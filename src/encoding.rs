@@ -69,15 +69,19 @@ pub fn choose(accept_encoding: Option<&str>, available: &[Coding]) -> Option<Cod
     best.map(|(c, _)| c)
 }
 
-/// Whether a content type is worth compressing (text-like); images, fonts in woff2, archives
-/// and media are compressed already.
-pub fn compressible(content_type: &str) -> bool {
-    let essence = content_type
+/// The media type without parameters, lower case (`text/html; charset=UTF-8` → `text/html`).
+pub fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// Whether a content type is text (sent as text in Lambda responses, and compressible).
+pub fn is_textual(content_type: &str) -> bool {
+    let essence = essence(content_type);
     essence.starts_with("text/")
         || essence.ends_with("+json")
         || essence.ends_with("+xml")
@@ -85,12 +89,20 @@ pub fn compressible(content_type: &str) -> bool {
             essence.as_str(),
             "application/json"
                 | "application/javascript"
+                | "application/x-javascript"
+                | "application/ecmascript"
                 | "application/xml"
-                | "image/svg+xml"
-                | "application/wasm"
-                | "font/ttf"
-                | "font/otf"
-                | "application/vnd.ms-fontobject"
+                | "application/x-www-form-urlencoded"
+        )
+}
+
+/// Whether a content type is worth compressing: text, plus a few binary formats that are not
+/// compressed already (images, woff2, archives and media are).
+pub fn compressible(content_type: &str) -> bool {
+    is_textual(content_type)
+        || matches!(
+            essence(content_type).as_str(),
+            "application/wasm" | "font/ttf" | "font/otf" | "application/vnd.ms-fontobject"
         )
 }
 

@@ -372,27 +372,7 @@ pub fn is_text_body(
     let Some(ct) = content_type else {
         return body.is_empty();
     };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let textual = essence.starts_with("text/")
-        || essence.ends_with("+json")
-        || essence.ends_with("+xml")
-        || matches!(
-            essence.as_str(),
-            "application/json"
-                | "application/javascript"
-                | "application/x-javascript"
-                | "application/ecmascript"
-                | "application/xml"
-                | "application/x-www-form-urlencoded"
-                | "application/ld+json"
-                | "application/manifest+json"
-                | "image/svg+xml"
-        );
+    let textual = crate::encoding::is_textual(ct);
     textual && std::str::from_utf8(body).is_ok()
 }
 

@@ -44,6 +44,8 @@ pub struct Bridge {
     root_str: String,
     pub fpm: PhpFpm,
     pub statics: crate::static_files::StaticServer,
+    /// The file-system side of routing, built once for the canonical root.
+    probe: Arc<DiskProbe>,
     /// Whether this sandbox has served a request yet (the first one is the cold start).
     served: std::sync::atomic::AtomicBool,
 }
@@ -153,16 +155,8 @@ impl Bridge {
         let root_dir = config.document_root.clone();
         // Three things at once: php-fpm starts, the document root is checked, and the
         // pre-compiled opcache seed (if any) is unpacked into the local file cache.
-        let seed = (config.opcache_seed == crate::opcache_seed::SeedMode::Copy).then(|| {
-            (
-                config.opcache_seed_dir.join(crate::opcache_seed::SEED_FILE),
-                crate::opcache_seed::file_cache_dir(
-                    config.opcache_seed,
-                    &config.runtime_dir,
-                    &config.opcache_seed_dir,
-                ),
-            )
-        });
+        let seed = (config.opcache_seed == crate::opcache_seed::SeedMode::Copy)
+            .then(|| (config.opcache_seed_file(), config.opcache_dir()));
         let (started, root, restored) = tokio::join!(
             fpm.ensure_running(),
             tokio::task::spawn_blocking(move || crate::fs_probe::canonical_root(&root_dir)),
@@ -206,12 +200,14 @@ impl Bridge {
             config.cache_policy.clone(),
             config.static_cache,
         );
+        let probe = Arc::new(DiskProbe::new(root.clone()));
         Ok(Bridge {
             config,
             root,
             root_str,
             fpm,
             statics,
+            probe,
             served: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -222,15 +218,7 @@ impl Bridge {
         if self.config.opcache_seed != crate::opcache_seed::SeedMode::Copy {
             return serde_json::json!({"skipped": "LAMBDA_FPM_OPCACHE_SEED is not copy"});
         }
-        let source = crate::opcache_seed::file_cache_dir(
-            self.config.opcache_seed,
-            &self.config.runtime_dir,
-            &self.config.opcache_seed_dir,
-        );
-        let seed = self
-            .config
-            .opcache_seed_dir
-            .join(crate::opcache_seed::SEED_FILE);
+        let (source, seed) = (self.config.opcache_dir(), self.config.opcache_seed_file());
         let result = tokio::task::spawn_blocking(move || {
             crate::opcache_seed::publish_if_newer(&source, &seed)
         })
@@ -249,6 +237,14 @@ impl Bridge {
             }
             Err(e) => serde_json::json!({"published": false, "error": e.to_string()}),
         }
+    }
+
+    /// Routes a raw path + query (file-system probes off the async threads: EFS can be slow).
+    pub async fn route(&self, path: &str, query: &str) -> Result<Route, tokio::task::JoinError> {
+        let probe = self.probe.clone();
+        let (path, query) = (path.to_string(), query.to_string());
+        let front = self.config.front_controller.clone();
+        tokio::task::spawn_blocking(move || route(&path, &query, &front, probe.as_ref())).await
     }
 
     /// Handles one invocation.
@@ -551,15 +547,7 @@ impl Bridge {
             return Outcome::Buffered(served.response);
         }
 
-        let probe = DiskProbe::new(self.root.clone());
-        let (path, query, front) = (
-            request.path.clone(),
-            request.query.clone(),
-            cfg.front_controller.clone(),
-        );
-        let decided =
-            tokio::task::spawn_blocking(move || route(&path, &query, &front, &probe)).await;
-        let decided = match decided {
+        let decided = match self.route(&request.path, &request.query).await {
             Ok(r) => r,
             Err(e) => {
                 log.detail = format!("routing failed: {e}");

@@ -59,11 +59,7 @@ impl SpawnConfig {
             php_ini: c.php_ini.clone(),
             ini_scan_dir: c.php_ini_scan_dir.clone(),
             runtime_dir: c.runtime_dir.clone(),
-            opcache_dir: crate::opcache_seed::file_cache_dir(
-                c.opcache_seed,
-                &c.runtime_dir,
-                &c.opcache_seed_dir,
-            ),
+            opcache_dir: c.opcache_dir(),
             start_timeout: c.php_start_timeout,
         }
     }
@@ -254,8 +250,8 @@ impl Drop for PhpFpm {
     }
 }
 
-/// Sends SIGKILL to php-fpm's whole process group (master and workers).
-fn kill_group(pid: i32) {
+/// Sends SIGKILL to a whole process group (php-fpm's master and workers, a php CLI run).
+pub(crate) fn kill_group(pid: i32) {
     if pid > 0 {
         // SAFETY: plain syscall; a stale pid group at worst yields ESRCH.
         unsafe {

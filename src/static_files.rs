@@ -384,22 +384,14 @@ impl StaticServer {
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
-        let mut entry = match cache.lru.pop(key) {
-            Some(e) if e.relative == relative && e.available == available => {
-                cache.bytes -= e.bytes;
-                e
-            }
-            Some(e) => {
-                cache.bytes -= e.bytes;
-                Entry {
-                    relative: relative.to_string(),
-                    variants: Vec::new(),
-                    available: available.to_vec(),
-                    checked: Instant::now(),
-                    bytes: 0,
-                }
-            }
-            None => Entry {
+        // Keep the entry's other variants only while it describes the same file and siblings.
+        let previous = cache.lru.pop(key);
+        if let Some(e) = &previous {
+            cache.bytes -= e.bytes;
+        }
+        let mut entry = match previous {
+            Some(e) if e.relative == relative && e.available == available => e,
+            _ => Entry {
                 relative: relative.to_string(),
                 variants: Vec::new(),
                 available: available.to_vec(),

@@ -18,10 +18,9 @@ use crate::cgi_env::{EnvInput, build_env};
 use crate::config::Scheme;
 use crate::event::{EventKind, HttpRequest};
 use crate::fastcgi_transport::{Chunk, execute};
-use crate::fs_probe::DiskProbe;
 use crate::handler::Bridge;
 use crate::origin::ClientView;
-use crate::routing::{PhpTarget, Route, route};
+use crate::routing::{PhpTarget, Route};
 
 /// One FastCGI GET issued by the bridge itself (cron, warm).
 #[derive(Debug)]
@@ -41,13 +40,8 @@ pub enum Target {
 
 /// Routes `path` (no query) like a visitor's request.
 pub async fn route_path(bridge: &Bridge, path: &str, query: &str) -> Result<Target, String> {
-    let probe = DiskProbe::new(bridge.root.clone());
-    let (p, q, front) = (
-        path.to_string(),
-        query.to_string(),
-        bridge.config.front_controller.clone(),
-    );
-    let decided = tokio::task::spawn_blocking(move || route(&p, &q, &front, &probe))
+    let decided = bridge
+        .route(path, query)
         .await
         .map_err(|e| format!("routing failed: {e}"))?;
     Ok(match decided {

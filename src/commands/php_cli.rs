@@ -124,15 +124,6 @@ async fn drain(mut reader: impl AsyncRead + Unpin, limit: usize) -> Capture {
     }
 }
 
-fn kill_group(pid: i32) {
-    if pid > 0 {
-        // SAFETY: plain syscall on a process group we created.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
-        }
-    }
-}
-
 /// Runs the php command; returns (ok, result).
 pub async fn run(bridge: &Bridge, spec: &PhpSpec, budget: Duration) -> (bool, Value) {
     // Read and validated once at start-up with the other settings (LAMBDA_FPM_PHP_CLI).
@@ -194,12 +185,12 @@ async fn run_php(
     let (status, timed_out) = match tokio::time::timeout(limit, child.wait()).await {
         Ok(status) => (status.ok(), false),
         Err(_) => {
-            kill_group(pid);
+            crate::php_fpm::kill_group(pid);
             (child.wait().await.ok(), true)
         }
     };
     // Grandchildren that kept the pipes open would block the readers: end the group.
-    kill_group(pid);
+    crate::php_fpm::kill_group(pid);
     let ms = started.elapsed().as_millis() as u64;
     let grab = |h: tokio::task::JoinHandle<Capture>| async move {
         tokio::time::timeout(Duration::from_secs(5), h)
