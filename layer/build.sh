@@ -45,7 +45,8 @@ EXTENSIONS=(mysqlnd pdo xml   # must precede mysqli/pdo_mysql and dom/simplexml/
 APT_PACKAGES=(php$PHPV-fpm php$PHPV-cli php$PHPV-mysql php$PHPV-gd php$PHPV-curl php$PHPV-mbstring
   php$PHPV-xml php$PHPV-zip php$PHPV-intl php$PHPV-opcache
   patchelf zip unzip ca-certificates tzdata binutils file python3 gcc make pkg-config dpkg-dev icu-devtools
-  libpng-dev libjpeg62-turbo-dev libwebp-dev libfreetype-dev zlib1g-dev)
+  libpng-dev libjpeg62-turbo-dev libwebp-dev libfreetype-dev zlib1g-dev
+  libssl-dev libnghttp2-dev libbrotli-dev)
 # iconv charsets shipped (glibc has UTF-8/UTF-16/UTF-32/UCS-2/UCS-4/ASCII built in): western and
 # central European, Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, and the common CJK ones.
 GCONV_MODULES=(ISO8859-{1,2,3,4,5,6,7,8,9,10,11,13,14,15,16} CP125{0,1,2,3,4,5,6,7,8} KOI8-R KOI8-U
@@ -126,41 +127,94 @@ fi
 maxglibc=$(objdump -T "$BOOTSTRAP" 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort -uV | tail -n 1 || true)
 note "$(basename "$BOOTSTRAP"): $(du -h "$BOOTSTRAP" | cut -f1), newest glibc symbol: ${maxglibc:-none}"
 
-# ---------------------------------------------------------------- 3. lean libgd
-step "Lean libgd (Debian's libgd2 source without AVIF/HEIF/TIFF/XPM/fontconfig)"
+# ---------------------------------------------------------------- 3. lean libgd, libcurl, stubs
+step "Lean libgd + libcurl (Debian's own sources, fewer dependencies), libsystemd/libapparmor stubs"
+# debian_source PKG VERSION DIR LOGNAME: fetch and unpack the exact source version PKG=VERSION into
+# DIR with apt (signature-checked, Debian's patches applied by dpkg-source) from the Debian mirror apt
+# already uses, through a private deb-src list (the system's apt configuration is untouched).
+debian_source() {
+  local pkg=$1 ver=$2 dir=$3 log=$4 mirror
+  mkdir -p "$dir/apt/lists/partial"
+  mirror=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
+    head -n 1 | tr -d ' ')
+  mirror=${mirror:-http://deb.debian.org/debian}
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} bookworm main" >"$dir/apt/sources.list"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/}-security bookworm-security main" >>"$dir/apt/sources.list"
+  local aptsrc=(-o Dir::Etc::SourceList="$dir/apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+    -o Dir::State::Lists="$dir/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  run "apt-get source $pkg=$ver" "$log" bash -c "cd '$dir' && apt-get ${aptsrc[*]} -qq update && apt-get ${aptsrc[*]} -qq source $pkg=$ver"
+}
+# check_abi LIB OBJ PATTERN: every symbol matching PATTERN that OBJ imports (with its symbol
+# version) must be exported by LIB
+check_abi() {
+  local lib=$1 obj=$2 pat=$3 name; name=$(basename "$lib")
+  readelf --dyn-syms -W "$obj" | awk '$7=="UND"{print $8}' | grep "$pat" | sort >"$LOGDIR/$name.need" || true
+  readelf --dyn-syms -W "$lib" | awk '$7!="UND"{print $8}' | sed 's/@@/@/' | sort >"$LOGDIR/$name.have"
+  [[ -s $LOGDIR/$name.need && -z $(comm -23 "$LOGDIR/$name.need" "$LOGDIR/$name.have") ]] ||
+    die "$name lacks symbols $(basename "$obj") needs: $(comm -23 "$LOGDIR/$name.need" "$LOGDIR/$name.have" | tr '\n' ' ')"
+  note "$name: $(du -h "$lib" | cut -f1), has the $(wc -l <"$LOGDIR/$name.need") ${pat#^}* symbols $(basename "$obj") imports; needs: $(readelf -d "$lib" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+}
+
 GDVER=$(dpkg-query -W -f='${source:Version}' libgd3)
 GDKEY=libgd2-$GDVER-lean-v1
 GDDIR=$CACHE/$GDKEY
 if [[ -f $GDDIR/libgd.so.3 ]]; then
   note "cached: .local/cache/$GDKEY"
 else
-  rm -rf "$GDDIR.tmp"; mkdir -p "$GDDIR.tmp/apt/lists/partial"
-  # Fetch the exact source version of the installed libgd3 with apt (signature-checked) from the
-  # same Debian mirror apt already uses, through a private deb-src list (the system's is untouched).
-  mirror=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
-    head -n 1 | tr -d ' ')
-  mirror=${mirror:-http://deb.debian.org/debian}
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} bookworm main" >"$GDDIR.tmp/apt/sources.list"
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/}-security bookworm-security main" >>"$GDDIR.tmp/apt/sources.list"
-  APTSRC=(-o Dir::Etc::SourceList="$GDDIR.tmp/apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-    -o Dir::State::Lists="$GDDIR.tmp/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-  run "apt-get source libgd2=$GDVER" gd-source bash -c "cd '$GDDIR.tmp' && apt-get ${APTSRC[*]} -qq update && apt-get ${APTSRC[*]} -qq source libgd2=$GDVER"
+  rm -rf "$GDDIR.tmp"; mkdir -p "$GDDIR.tmp"
+  debian_source libgd2 "$GDVER" "$GDDIR.tmp" gd-source
   src=$(find "$GDDIR.tmp" -mindepth 1 -maxdepth 1 -type d -name 'libgd2-*' | head -n 1)
   [[ -n $src ]] || die "libgd2 source not unpacked"
   # Same ABI (soname libgd.so.3, every gd* symbol): without a format, libgd compiles its own
   # stubs that return an error, so PHP's gd.so (built against Debian's libgd) loads unchanged.
-  run "configure + make libgd" gd-build bash -c "cd '$src' && ./configure -q --prefix=/usr --disable-static --disable-rpath \
+  run "configure + make libgd" gd-build nice -n 10 bash -c "cd '$src' && ./configure -q --prefix=/usr --disable-static --disable-rpath \
       --with-zlib --with-png --with-jpeg --with-webp --with-freetype \
       --without-fontconfig --without-raqm --without-liq --without-xpm --without-tiff --without-heif --without-avif --without-x \
       CFLAGS='-O2 -g0' && make -j\$(nproc) -C src libgd.la"
   strip --strip-unneeded "$src/src/.libs/libgd.so.3."*[0-9] -o "$GDDIR.tmp/libgd.so.3"
   mkdir -p "$GDDIR" && mv "$GDDIR.tmp/libgd.so.3" "$GDDIR/" && rm -rf "$GDDIR.tmp"
 fi
-# every gd* symbol PHP's gd.so imports must be exported by the lean build
-readelf --dyn-syms -W /usr/lib/php/$PHPAPI/gd.so | awk '$7=="UND"{print $8}' | grep '^gd' | sort >"$LOGDIR/gd-need"
-readelf --dyn-syms -W "$GDDIR/libgd.so.3" | awk '$7!="UND"{print $8}' | sort >"$LOGDIR/gd-have"
-[[ -z $(comm -23 "$LOGDIR/gd-need" "$LOGDIR/gd-have") ]] || die "lean libgd lacks symbols gd.so needs: $(comm -23 "$LOGDIR/gd-need" "$LOGDIR/gd-have" | tr '\n' ' ')"
-note "libgd.so.3: $(du -h "$GDDIR/libgd.so.3" | cut -f1), needs: $(readelf -d "$GDDIR/libgd.so.3" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+check_abi "$GDDIR/libgd.so.3" /usr/lib/php/$PHPAPI/gd.so '^gd'
+
+# libcurl: Debian's libcurl4 (OpenSSL flavour) also links GnuTLS (through librtmp and OpenLDAP),
+# nettle/hogweed/gmp, p11-kit/libffi/libtasn1, libidn2/libunistring, libpsl, Kerberos (gssapi,
+# krb5, k5crypto, keyutils, com_err), OpenLDAP + SASL, libssh2 and libzstd (~8 MB with their
+# dependencies). Rebuilt from Debian's curl source (all Debian patches except the GnuTLS/NSS
+# flavour ones, i.e. exactly the libcurl4 sources) with OpenSSL + nghttp2 (HTTP/2) + zlib + brotli
+# only: same soname libcurl.so.4, same CURL_OPENSSL_4 symbol version, every curl_* symbol PHP's
+# curl.so imports (checked below). Not built in: IDN (WordPress's Requests converts IDNs itself;
+# plain curl callers can use idn_to_ascii()), the public suffix list (only used by libcurl's own
+# cookie engine), GSS-API/Kerberos, LDAP, RTMP, SCP/SFTP, zstd content encoding. The default CA
+# bundle is the layer's /opt/ssl/cert.pem (no CA directory), so HTTPS verifies even without
+# curl.cainfo.
+CURLVER=$(dpkg-query -W -f='${source:Version}' libcurl4)
+CURLKEY=curl-$CURLVER-lean-v1
+CURLDIR=$CACHE/$CURLKEY
+if [[ -f $CURLDIR/libcurl.so.4 ]]; then
+  note "cached: .local/cache/$CURLKEY"
+else
+  rm -rf "$CURLDIR.tmp"; mkdir -p "$CURLDIR.tmp"
+  debian_source curl "$CURLVER" "$CURLDIR.tmp" curl-source
+  src=$(find "$CURLDIR.tmp" -mindepth 1 -maxdepth 1 -type d -name 'curl-*' | head -n 1)
+  [[ -n $src ]] || die "curl source not unpacked"
+  # Debian's series ends with the patches that turn the tree into the GnuTLS and NSS flavours
+  # (debian/rules pops them for libcurl4): undo them. The other patches that touch configure.ac
+  # only concern GSS-API and LDAP (disabled here), so the shipped configure script is used as is.
+  for p in 99_nss.patch 90_gnutls.patch; do
+    patch -R -p1 -s -d "$src" <"$src/debian/patches/$p" || die "could not revert curl's $p"
+  done
+  run "configure + make libcurl" curl-build nice -n 10 bash -c "cd '$src' && ./configure -q --prefix=/usr --disable-static \
+      --disable-dependency-tracking --enable-versioned-symbols --enable-threaded-resolver \
+      --with-openssl --with-nghttp2 --with-zlib --with-brotli --without-zstd \
+      --without-libidn2 --without-libpsl --without-librtmp --without-libssh2 --without-libssh --without-gssapi \
+      --disable-ldap --disable-ldaps --without-hyper --without-libgsasl --disable-manual \
+      --with-ca-bundle=/opt/ssl/cert.pem --without-ca-path --without-ca-fallback \
+      CFLAGS='-O2 -g0' && make -j\$(nproc) -C lib libcurl.la"
+  strip --strip-unneeded "$src/lib/.libs/libcurl.so.4."*[0-9] -o "$CURLDIR.tmp/libcurl.so.4"
+  mkdir -p "$CURLDIR" && mv "$CURLDIR.tmp/libcurl.so.4" "$CURLDIR/" && rm -rf "$CURLDIR.tmp"
+fi
+check_abi "$CURLDIR/libcurl.so.4" /usr/lib/php/$PHPAPI/curl.so '^curl_'
+readelf -d "$CURLDIR/libcurl.so.4" | grep -q 'SONAME.*\[libcurl\.so\.4\]' || die "lean libcurl: wrong soname"
 
 # php-fpm links libsystemd only for sd_notifyf() (readiness notification to systemd). On Lambda
 # there is no NOTIFY_SOCKET, where the real one returns 0 too; a 1-symbol stub avoids bundling
@@ -177,6 +231,24 @@ if [[ ! -f $SDDIR/libsystemd.so.0 ]]; then
 fi
 [[ $(readelf --dyn-syms -W /usr/sbin/php-fpm$PHPV | grep -c 'UND.*@LIBSYSTEMD') == 1 ]] ||
   die "php-fpm imports more than sd_notifyf from libsystemd: extend the stub"
+# Likewise libapparmor: php-fpm calls aa_getcon()/aa_change_profile() only for a pool with
+# apparmor_hat set; Lambda has no AppArmor (the real functions fail there too): the stubs fail
+# with ENOSYS.
+AADIR=$CACHE/libapparmor-stub-v1
+if [[ ! -f $AADIR/libapparmor.so.1 ]]; then
+  mkdir -p "$AADIR.tmp"
+  printf '%s\n' '#include <errno.h>' \
+    'int aa_change_profile(const char *p) { (void)p; errno = ENOSYS; return -1; }' \
+    'int aa_getcon(char **label, char **mode) { if (label) *label = 0; if (mode) *mode = 0; errno = ENOSYS; return -1; }' >"$AADIR.tmp/aa.c"
+  printf 'APPARMOR_1.1 { global: aa_change_profile; aa_getcon; local: *; };\n' >"$AADIR.tmp/aa.map"
+  gcc -O2 -shared -fPIC -Wl,-soname,libapparmor.so.1 -Wl,--version-script="$AADIR.tmp/aa.map" \
+    -o "$AADIR.tmp/libapparmor.so.1" "$AADIR.tmp/aa.c"
+  strip --strip-unneeded "$AADIR.tmp/libapparmor.so.1"
+  rm -rf "$AADIR" && mv "$AADIR.tmp" "$AADIR"
+fi
+check_abi "$AADIR/libapparmor.so.1" /usr/sbin/php-fpm$PHPV '^aa_'
+[[ $(readelf --dyn-syms -W /usr/sbin/php-fpm$PHPV | grep -c 'UND.*@APPARMOR') == $(wc -l <"$LOGDIR/libapparmor.so.1.need") ]] ||
+  die "php-fpm imports more than aa_* from libapparmor: extend the stub"
 
 # ---------------------------------------------------------------- 4. PHP binaries + extensions
 step "PHP $PHPV binaries and extensions (Debian $(dpkg-query -W -f='${Version}' php$PHPV-fpm))"
@@ -225,10 +297,10 @@ done
 
 # ---------------------------------------------------------------- 5. shared libraries
 step "Shared libraries (ldd closure incl. ld-linux + libc) -> /opt/lib, patchelf"
-# Resolve with the lean libgd and the libsystemd stub in front of the system's.
+# Resolve with the lean libgd/libcurl and the stubs in front of the system's.
 OVERRIDE=$LOGDIR/override-libs
 rm -rf "$OVERRIDE" && mkdir -p "$OVERRIDE"
-cp "$GDDIR/libgd.so.3" "$SDDIR/libsystemd.so.0" "$OVERRIDE/"
+cp "$GDDIR/libgd.so.3" "$CURLDIR/libcurl.so.4" "$SDDIR/libsystemd.so.0" "$AADIR/libapparmor.so.1" "$OVERRIDE/"
 # The bridge too: with the layer's loader it runs in a root with no libc at all.
 objs=("$OPT/bootstrap" "$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so)
 LD_LIBRARY_PATH=$OVERRIDE ldd "${objs[@]}" "$OVERRIDE"/*.so* >"$LOGDIR/ldd.txt"
@@ -249,7 +321,8 @@ note "$(wc -l <"$LOGDIR/libs.txt") libraries, $(du -sh "$OPT/lib" | cut -f1) wit
 # back to rules), unit display names (unit/, 3 MB: PHP has no MeasureFormat API). Kept: locales,
 # collation, currencies, time zone and language names, transliteration, normalization, IDNA.
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
-icuver=$(dpkg-query -W -f='${Version}' "${icu%%.so*}${icu##*.so.}" 2>/dev/null || echo unknown)
+icupath=$(readlink -f "$(awk -v n="$icu" '$1==n {print $2}' "$LOGDIR/libs.txt")")
+icuver=$(dpkg-query -W -f='${Version}' "$(dpkg -S "$icupath" | cut -d: -f1)")   # libicu72's version
 ICUDIR=$CACHE/icudata-$icuver-trim-v1
 if [[ ! -f $ICUDIR/$icu ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
@@ -276,6 +349,7 @@ EOF
   printf '\t.section .rodata\n\t.globl %s\n\t.type %s, @object\n\t.balign 16\n%s:\n\t.incbin "%s"\n\t.size %s, . - %s\n\t.section .note.GNU-stack,"",@progbits\n' \
     "$icusym" "$icusym" "$icusym" "$ICUDIR.tmp/out/$icupkgname.dat" "$icusym" "$icusym" >"$ICUDIR.tmp/data.S"
   gcc -shared -nostdlib -Wl,-soname,"$icu" -o "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/data.S"
+  strip --strip-unneeded "$ICUDIR.tmp/$icu"
   mkdir -p "$ICUDIR" && mv "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/remove.txt" "$ICUDIR/" && rm -rf "$ICUDIR.tmp"
 fi
 note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) ($(wc -l <"$ICUDIR/remove.txt") data items removed)"

@@ -53,7 +53,7 @@ check() {
 
 # ------------------------------------------------------------------ dependencies (idempotent)
 need=()
-for p in debootstrap unzip libfcgi-bin binutils; do
+for p in debootstrap unzip libfcgi-bin binutils openssl python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if (( ${#need[@]} )); then
@@ -103,6 +103,37 @@ bullseye_tarball() {
   echo "$tar"
 }
 
+# start_https_server: a TLS server on 127.0.0.1 (random port, never anything but loopback) with a
+# self-signed certificate (CA:TRUE, SAN IP:127.0.0.1), serving $WORK/https/www/hello.txt. The chroots
+# share the network: test.php GETs it with curl (trusting the certificate via CURLOPT_CAINFO, and
+# refused with the layer's CA bundle) and with an https:// stream. Sets HTTPS_DIR.
+HTTPS_DIR=
+start_https_server() {
+  local d=$WORK/https pid i
+  rm -rf "$d" && mkdir -p "$d/www"
+  printf 'hello over TLS\n' >"$d/www/hello.txt"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lambda-fpm-layer-test \
+    -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:TRUE \
+    -keyout "$d/key.pem" -out "$d/cert.pem" >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log"; return 1; }
+  python3 - "$d" >"$d/server.log" 2>&1 <<'EOF' &
+import functools, http.server, os, ssl, sys
+d = sys.argv[1]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + '/cert.pem', d + '/key.pem')
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(H, directory=d + '/www'))
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+open(d + '/port.tmp', 'w').write(str(s.server_address[1]))
+os.rename(d + '/port.tmp', d + '/port')
+s.serve_forever()
+EOF
+  pid=$!; PIDS+=("$pid")
+  for i in $(seq 1 50); do [[ -f $d/port ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  [[ -f $d/port ]] || { cat "$d/server.log"; return 1; }
+  HTTPS_DIR=$d
+}
+
 # prepare_root NAME: a fresh root at $WORK/NAME with the layer at /opt; prints its path
 prepare_root() {
   local name=$1 r=$WORK/$1 tar
@@ -125,6 +156,7 @@ prepare_root() {
   ln -sfn /proc/self/fd/1 "$r/dev/stdout"; ln -sfn /proc/self/fd/2 "$r/dev/stderr"
   # the bridge creates its runtime dir (and the opcache file cache dir) before spawning php-fpm
   mkdir -p "$r/tmp/lambda-fpm/opcache"
+  if [[ -n $HTTPS_DIR ]]; then cp "$HTTPS_DIR/cert.pem" "$r/tmp/test-ca.pem"; cp "$HTTPS_DIR/port" "$r/tmp/test-https-port"; fi
   write_docroot "$r/mnt/wordpress"
   echo "$r"
 }
@@ -158,7 +190,22 @@ $r['intl'] = Normalizer::normalize("e\u{301}", Normalizer::FORM_C) === "\u{e9}" 
     && idn_to_ascii('bücher.example') === 'xn--bcher-kva.example';
 $cv = curl_version();                                     // curl with TLS and the layer's CA bundle
 $r['curl'] = curl_init() instanceof CurlHandle && str_contains($cv['ssl_version'], 'OpenSSL')
+    && ($cv['features'] & CURL_VERSION_HTTP2) && ($cv['features'] & CURL_VERSION_LIBZ) && in_array('https', $cv['protocols'], true)
     && ini_get('curl.cainfo') !== '' && is_readable(ini_get('curl.cainfo'));
+if (is_readable('/tmp/test-https-port')) {                // a local HTTPS server (test-portable.sh)
+    $url = 'https://127.0.0.1:' . trim(file_get_contents('/tmp/test-https-port')) . '/hello.txt';
+    $ch = curl_init($url);                                // trusted through CURLOPT_CAINFO: verified GET
+    curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_CAINFO => '/tmp/test-ca.pem',
+        CURLOPT_SSL_VERIFYPEER => true, CURLOPT_SSL_VERIFYHOST => 2, CURLOPT_TIMEOUT => 10, CURLOPT_ENCODING => '']);
+    $body = curl_exec($ch);
+    $good = $body === "hello over TLS\n" && curl_getinfo($ch, CURLINFO_RESPONSE_CODE) === 200;
+    $ch = curl_init($url);                                // the layer's CA bundle only: refused
+    curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT => 10]);
+    $refused = curl_exec($ch) === false && curl_errno($ch) === 60;  // CURLE_PEER_FAILED_VERIFICATION
+    $r['curl https GET (CA verified; unknown CA refused)'] = $good && $refused;
+    $ctx = stream_context_create(['ssl' => ['cafile' => '/tmp/test-ca.pem', 'verify_peer' => true, 'verify_peer_name' => true]]);
+    $r['https stream (openssl)'] = @file_get_contents($url, false, $ctx) === "hello over TLS\n";
+}
 $cas = openssl_x509_read(explode("-----END CERTIFICATE-----", file_get_contents(ini_get('openssl.cafile')))[0] . "-----END CERTIFICATE-----\n");
 $r['openssl'] = $cas !== false && substr_count(file_get_contents(ini_get('openssl.cafile')), 'BEGIN CERTIFICATE') > 100;
 $r['mbstring'] = mb_strtoupper('ärger') === 'ÄRGER' && mb_strlen('日本語') === 3;
@@ -213,8 +260,8 @@ test_php_cli() {
   [[ $out == "/opt/php/php.ini scanned /opt/lib/php/20220829" ]] && pass "php finds /opt/php/php.ini + conf.d with no options" ||
     fail "php finds /opt/php/php.ini + conf.d with no options (got: $out)"
   out=$(in_root "$r" /opt/bin/php /mnt/wordpress/test.php 2>&1) || true
-  if grep -q '=FAIL' <<<"$out" || ! grep -q '^iconv=ok' <<<"$out"; then fail "php CLI: extension checks in test.php"; echo "$out" | sed 's/^/       | /'
-  else pass "php CLI: mysqli/gd/intl/curl/openssl/mbstring/iconv/xml/zip/exif/fileinfo/sodium/tz checks ($(grep -c '=ok' <<<"$out") ok)"; fi
+  if grep -q '=FAIL' <<<"$out" || ! grep -q '^iconv=ok' <<<"$out" || ! grep -q '^curl https GET.*=ok' <<<"$out"; then fail "php CLI: extension checks in test.php"; echo "$out" | sed 's/^/       | /'
+  else pass "php CLI: mysqli/gd/intl/curl+https/openssl/mbstring/iconv/xml/zip/exif/fileinfo/sodium/tz checks ($(grep -c '=ok' <<<"$out") ok)"; fi
 }
 
 # fcgi ROOT METHOD SCRIPT [BODY]: one FastCGI request to the php-fpm socket inside ROOT
@@ -240,7 +287,8 @@ test_php_fpm() {
   pass "php-fpm starts in the root (socket up after ~$((i * 100)) ms)"
 
   out=$(fcgi "$r" GET test.php 2>&1) || true
-  if grep -q '^X-Test: layer' <<<"$out" && grep -q '^sapi=fpm-fcgi' <<<"$out" && grep -q '^opcache=ok' <<<"$out" && ! grep -q '=FAIL' <<<"$out"; then
+  if grep -q '^X-Test: layer' <<<"$out" && grep -q '^sapi=fpm-fcgi' <<<"$out" && grep -q '^opcache=ok' <<<"$out" &&
+     grep -q '^curl https GET.*=ok' <<<"$out" && ! grep -q '=FAIL' <<<"$out"; then
     pass "php-fpm serves test.php over FastCGI, all extension checks ok, opcache on"
   else fail "php-fpm serves test.php over FastCGI"; echo "$out" | sed 's/^/       | /' | head -n 40; fi
   out=$(fcgi "$r" POST test.php 'name=wp&x=1' 2>&1) || true
@@ -294,14 +342,17 @@ interp=$(readelf -l "$tmpx/bootstrap" | sed -n 's/.*Requesting program interpret
 [[ $interp == /lib64/ld-linux-x86-64.so.2 ]] && pass "/opt/bootstrap uses the system loader ($interp)" || fail "/opt/bootstrap interpreter: $interp"
 rm -rf "$tmpx"
 
+if start_https_server; then pass "local HTTPS server on 127.0.0.1:$(cat "$HTTPS_DIR/port") (self-signed test CA)"
+else fail "local HTTPS server for the curl/openssl checks"; fi
+
 for name in $ROOTS; do
   info "root: $name"
   t=$SECONDS
   if ! r=$(prepare_root "$name"); then fail "prepare root $name"; continue; fi
   mount -t proc proc "$r/proc" && MOUNTS+=("$r/proc")
   if [[ $name == empty ]]; then
-    n=$(find "$r" \( -path "$r/opt" -o -path "$r/proc" -o -path "$r/mnt/wordpress" \) -prune -o -type f -print | wc -l)
-    [[ $n == 0 ]] && pass "empty root has no files outside /opt, /dev, /proc and the document root" || fail "empty root has $n stray files"
+    n=$(find "$r" \( -path "$r/opt" -o -path "$r/proc" -o -path "$r/mnt/wordpress" -o -path "$r/tmp/test-*" \) -prune -o -type f -print | wc -l)
+    [[ $n == 0 ]] && pass "empty root has no files outside /opt, /dev, /proc, the document root and the test CA" || fail "empty root has $n stray files"
   else
     v=$(chroot "$r" /usr/bin/ldd --version 2>/dev/null | head -n 1 | grep -o '[0-9.]*$' || true)
     info "  root glibc: ${v:-?}"
