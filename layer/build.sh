@@ -18,6 +18,8 @@
 #   LAMBDA_FPM_BOOTSTRAP=path   use this prebuilt bridge binary instead of running cargo lambda build
 #   LAYER_OUT=path              zip to write (default: dist/lambda-fpm-layer.zip)
 #   LAYER_STAGE=dir             staging dir (default: .local/layer/stage; becomes the zip's root)
+#   LAYER_ICU_LOCALES="en de"   keep ICU locale data only for these languages (+ root); default: all.
+#                               Saves up to ~15 MB but changes intl for the others (layer/README.md)
 #
 # Slow, rarely-changing pieces are cached under .local/cache/ with a key in the directory name
 # (lean libgd: Debian's source, rebuilt without AVIF/HEIF/TIFF/XPM/fontconfig). See layer/README.md.
@@ -318,12 +320,17 @@ note "$(wc -l <"$LOGDIR/libs.txt") libraries, $(du -sh "$OPT/lib" | cut -f1) wit
 # the same soname and data symbol. Removed: table-based converters (*.cnv, 5 MB: UConverter then
 # only knows UTF-*/ASCII/Latin-1; libxml2 and PHP convert other charsets with iconv/mbstring),
 # dictionary word-break data for CJK/Thai/Khmer/Lao/Burmese (*.dict, 3 MB: IntlBreakIterator falls
-# back to rules), unit display names (unit/, 3 MB: PHP has no MeasureFormat API). Kept: locales,
-# collation, currencies, time zone and language names, transliteration, normalization, IDNA.
+# back to rules), unit display names (unit/, 3 MB: PHP has no MeasureFormat API), StringPrep
+# profiles (*.spp: only ICU's IDNA2003/usprep APIs use them; PHP 8 has UTS #46 IDNA only). Kept:
+# locales, collation, currencies, time zone and language names, transliteration, normalization, IDNA.
+# LAYER_ICU_LOCALES (optional, e.g. "en de fr"): also remove the locale data (main, coll, curr,
+# lang, region, zone, rbnf, brkitr trees) of every other language; root and translit/ stay.
+ICU_LOCALES=$(tr ', ' '\n\n' <<<"${LAYER_ICU_LOCALES:-}" | grep . | sort -u | tr '\n' ' ' || true)
+for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$l' is not a language code (2-3 lowercase letters)"; done
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
 icupath=$(readlink -f "$(awk -v n="$icu" '$1==n {print $2}' "$LOGDIR/libs.txt")")
 icuver=$(dpkg-query -W -f='${Version}' "$(dpkg -S "$icupath" | cut -d: -f1)")   # libicu72's version
-ICUDIR=$CACHE/icudata-$icuver-trim-v1
+ICUDIR=$CACHE/icudata-$icuver-trim-v2${ICU_LOCALES:+-locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)}
 if [[ ! -f $ICUDIR/$icu ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
   # extract the common data package (symbol icudtNN_dat) from the Debian library
@@ -342,7 +349,14 @@ open(f'{out}/{pkg}.dat', 'wb').write(data)
 open(f'{out}/name', 'w').write(f'{name} {pkg}\n')
 EOF
   read -r icusym icupkgname <"$ICUDIR.tmp/name"
-  icupkg -l "$ICUDIR.tmp/$icupkgname.dat" | grep -E '\.cnv$|\.dict$|^unit/' >"$ICUDIR.tmp/remove.txt"
+  icupkg -l "$ICUDIR.tmp/$icupkgname.dat" >"$ICUDIR.tmp/all.txt"
+  grep -E '\.cnv$|\.dict$|\.spp$|^unit/' "$ICUDIR.tmp/all.txt" >"$ICUDIR.tmp/remove.txt"
+  if [[ -n $ICU_LOCALES ]]; then
+    # locale items: [tree/]ll[_Script][_RR...].res (ll = 2-3 letters; res_index/root/pool are not locales)
+    keep=$(tr ' ' '|' <<<"${ICU_LOCALES% }")
+    grep -E '^((coll|curr|lang|region|zone|rbnf|brkitr)/)?[a-z]{2,3}(_[A-Za-z0-9]+)*\.res$' "$ICUDIR.tmp/all.txt" |
+      grep -vE '(^|/)res_index\.res$' | grep -vE "(^|/)($keep)(_[A-Za-z0-9]+)*\.res\$" >>"$ICUDIR.tmp/remove.txt" || true
+  fi
   mkdir -p "$ICUDIR.tmp/out"
   icupkg --ignore-deps -r "$ICUDIR.tmp/remove.txt" "$ICUDIR.tmp/$icupkgname.dat" "$ICUDIR.tmp/out/$icupkgname.dat" \
     >"$LOGDIR/icupkg.log" 2>&1   # --ignore-deps: brkitr/root.res names the removed dictionaries
@@ -352,7 +366,7 @@ EOF
   strip --strip-unneeded "$ICUDIR.tmp/$icu"
   mkdir -p "$ICUDIR" && mv "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/remove.txt" "$ICUDIR/" && rm -rf "$ICUDIR.tmp"
 fi
-note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) ($(wc -l <"$ICUDIR/remove.txt") data items removed)"
+note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) ($(wc -l <"$ICUDIR/remove.txt") data items removed${ICU_LOCALES:+; locales kept: root ${ICU_LOCALES% }})"
 install -m 0755 "$ICUDIR/$icu" "$OPT/lib/$icu"
 # The bundled libc has Debian's gconv path compiled in; point it at /opt/lib/gconv (same length).
 binpatch "$OPT/lib/libc.so.6" "/usr/lib/x86_64-linux-gnu/gconv=/opt/lib/+gconv"
