@@ -11,7 +11,10 @@
 #
 # Knobs: BENCH_PORT=9400 (cargo lambda watch), BENCH_NGINX_PORT=9401, BENCH_STATE_DIR=.local/bench,
 #        BENCH_OUT=bench/results, BENCH_WORK=/tmp/lambda-fpm-bench, BENCH_EFS_DELAY_US=1000,
-#        BENCH_SKIP_BUILD=1 (use existing binaries), BENCH_KEEP_UP=1 (leave WordPress running)
+#        BENCH_SKIP_BUILD=1 (use existing binaries), BENCH_KEEP_UP=1 (leave WordPress running),
+#        BENCH_LAYER_ZIP=dist/lambda-fpm-layer.zip (when it exists, the cold start is measured a second
+#        time with the layer's own php-fpm, mounted at /opt in a private mount namespace as on Lambda;
+#        build it with layer/build.sh)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,7 +84,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------------------------------ install, build
-apt_need nginx-light fuse3 curl ca-certificates util-linux
+apt_need nginx-light fuse3 curl ca-certificates util-linux unzip
 [ -e /dev/fuse ] || die "/dev/fuse is missing: the EFS simulator needs FUSE"
 command -v cargo >/dev/null || die "cargo not found"
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
@@ -173,6 +176,20 @@ nice "$BENCH_BIN" direct "${SITE_ARGS[@]}" --requests "$DIRECT_N" --out "$OUT/di
 
 log "cold start: $COLD_REPS runs each, local disk and EFS simulator ($DELAY_US µs/op)"
 nice "$BENCH_BIN" cold "${SITE_ARGS[@]}" --reps "$COLD_REPS" --efs-reps "$COLD_EFS_REPS" --efs-delay-us "$DELAY_US" --out "$OUT/cold.json"
+
+LAYER_ZIP="${BENCH_LAYER_ZIP:-$REPO/dist/lambda-fpm-layer.zip}"
+if [ -s "$LAYER_ZIP" ]; then
+    # What Lambda runs: the layer's php-fpm (its own loader, libraries and extensions) at /opt. The zip is
+    # unpacked into the work dir and bind-mounted on /opt in a private mount namespace (unshare -m), so
+    # the host's /opt is untouched and the mount disappears with the process.
+    log "cold start with the layer's php-fpm ($LAYER_ZIP at /opt), $COLD_REPS runs each"
+    rm -rf "$WORK/layer-opt" && mkdir -p "$WORK/layer-opt" && unzip -q "$LAYER_ZIP" -d "$WORK/layer-opt"
+    nice unshare -m --propagation private sh -c 'mount --bind "$1" /opt && shift && exec "$@"' sh "$WORK/layer-opt" \
+        "$BENCH_BIN" cold "${SITE_ARGS[@]}" --php-fpm /opt/bin/php-fpm --scan-dir /opt/php/conf.d \
+        --reps "$COLD_REPS" --efs-reps "$COLD_EFS_REPS" --efs-delay-us "$DELAY_US" --out "$OUT/cold-layer.json"
+else
+    log "cold start with the layer's php-fpm: skipped ($LAYER_ZIP missing; layer/build.sh makes it)"
+fi
 
 log "soak: $SOAK_N mixed requests"
 nice "$BENCH_BIN" soak "${SITE_ARGS[@]}" --requests "$SOAK_N" --out "$OUT/soak.json"

@@ -143,21 +143,30 @@ pub fn markdown(dir: &Path) -> Result<String> {
         }
         writeln!(o)?;
     }
-    if let Some(c) = read::<ColdReport>(dir, "cold.json") {
+    for (file, which) in [
+        ("cold.json", "Debian's php-fpm8.2 on the host"),
+        (
+            "cold-layer.json",
+            "the layer's own php-fpm (dist/ zip mounted at /opt, as on Lambda)",
+        ),
+    ] {
+        let Some(c) = read::<ColdReport>(dir, file) else {
+            continue;
+        };
         writeln!(
             o,
-            "### Cold start: `bootstrap` process start → first home page ({} runs each)\n",
+            "### Cold start with {which}: `bootstrap` process start → first home page ({} runs each)\n",
             c.reps
         )?;
         writeln!(
             o,
-            "| storage | opcache | total median ms (min–max) | init ms (spawn → ready) | first request ms | warm render ms | cold / warm |"
+            "| storage | opcache | total median ms (min–max) | init ms (spawn → ready) | first request ms | warm render ms | first / warm | total / warm |"
         )?;
-        writeln!(o, "|---|---|---:|---:|---:|---:|---:|")?;
+        writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|")?;
         for v in &c.variants {
             writeln!(
                 o,
-                "| {} | {} | {:.1} ({:.1}–{:.1}) | {:.1} | {:.1} | {:.1} | {:.2} |",
+                "| {} | {} | {:.1} ({:.1}–{:.1}) | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
                 v.storage,
                 v.name,
                 v.total.median,
@@ -166,12 +175,14 @@ pub fn markdown(dir: &Path) -> Result<String> {
                 v.init.median,
                 v.first_request.median,
                 v.warm.median,
+                v.first_over_warm,
                 v.cold_over_warm
             )?;
         }
         writeln!(
             o,
-            "\nRSS idle after init: bridge {} MiB, php-fpm (master + worker) {} MiB; after the first cold run and its warm home pages: bridge {} MiB, php-fpm {} MiB.\n",
+            "\nphp-fpm: `{}`. RSS idle after init: bridge {} MiB, php-fpm (master + worker) {} MiB; after the first cold run and its warm home pages: bridge {} MiB, php-fpm {} MiB.\n",
+            c.php_fpm,
             mib(c.rss_idle_bridge_kib),
             mib(c.rss_idle_php_fpm_kib),
             mib(c.rss_after_warm_bridge_kib),

@@ -304,11 +304,17 @@ pub struct ColdVariant {
     pub warm: Spread,
     /// median total / median warm
     pub cold_over_warm: f64,
+    /// median first request / median warm: the first page a new sandbox serves after its init
+    #[serde(default)]
+    pub first_over_warm: f64,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, Default)]
 pub struct ColdReport {
     pub reps: usize,
+    /// which php-fpm ran (host Debian package, or the layer's under /opt)
+    #[serde(default)]
+    pub php_fpm: String,
     pub variants: Vec<ColdVariant>,
     /// KiB, right after init (before the first request)
     pub rss_idle_bridge_kib: u64,
@@ -414,16 +420,15 @@ fn variant_summary(name: &str, storage: &str, samples: Vec<ColdSample>) -> ColdV
     let pick = |f: fn(&ColdSample) -> f64| samples.iter().map(f).collect::<Vec<_>>();
     let total = stats::spread(&pick(|s| s.total_ms));
     let warm = stats::spread(&pick(|s| s.warm_ms));
+    let first_request = stats::spread(&pick(|s| s.first_request_ms));
+    let ratio = |a: f64, b: f64| if b > 0.0 { stats::round(a / b, 2) } else { 0.0 };
     ColdVariant {
         name: name.into(),
         storage: storage.into(),
         init: stats::spread(&pick(|s| s.init_ms)),
-        first_request: stats::spread(&pick(|s| s.first_request_ms)),
-        cold_over_warm: if warm.median > 0.0 {
-            stats::round(total.median / warm.median, 2)
-        } else {
-            0.0
-        },
+        cold_over_warm: ratio(total.median, warm.median),
+        first_over_warm: ratio(first_request.median, warm.median),
+        first_request,
         total,
         warm,
         samples,
@@ -469,6 +474,7 @@ pub async fn cold(
 ) -> Result<ColdReport> {
     let mut report = ColdReport {
         reps,
+        php_fpm: site.php_fpm.display().to_string(),
         efs_delay_us: efs_delay.map(|d| d.as_micros() as u64).unwrap_or(0),
         efs_ttl_ms: efs_ttl.as_millis() as u64,
         ..Default::default()
@@ -533,13 +539,14 @@ pub async fn cold(
             let v = variant_summary(name, storage, samples);
             if progress {
                 eprintln!(
-                    "{:>22}  cold total median {:.1} ms (init {:.1} + first request {:.1}); warm {:.1} ms; ratio {:.2}",
+                    "{:>22}  cold total median {:.1} ms (init {:.1} + first request {:.1}); warm {:.1} ms; total/warm {:.2}, first/warm {:.2}",
                     format!("cold/{tag}/{}", if prefilled { "filled" } else { "empty" }),
                     v.total.median,
                     v.init.median,
                     v.first_request.median,
                     v.warm.median,
-                    v.cold_over_warm
+                    v.cold_over_warm,
+                    v.first_over_warm
                 );
             }
             report.variants.push(v);
