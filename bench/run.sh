@@ -96,7 +96,9 @@ fi
 
 # ------------------------------------------------------------------------------------------ WordPress
 log "WordPress through cargo lambda watch on 127.0.0.1:$PORT (state $STATE)"
-PORT="$PORT" LOCAL_STATE_DIR="$STATE" LOCAL_WATCH_ARGS="--release --ignore-changes" nice scripts/local up --background
+# No internet here: WordPress's calls to api.wordpress.org (wp-login.php's translation list on every view)
+# would measure DNS timeouts, not PHP. A function without a NAT route is configured the same way.
+WORDPRESS_HTTP_BLOCK_EXTERNAL=1 PORT="$PORT" LOCAL_STATE_DIR="$STATE" LOCAL_WATCH_ARGS="--release --ignore-changes" nice scripts/local up --background
 ENV_FILE="$STATE/run/watch-$PORT.env"
 [ -f "$EFS/wp-settings.php" ] && [ -f "$ENV_FILE" ] || die "scripts/local did not lay out $EFS"
 

@@ -6,7 +6,9 @@
  *   WORDPRESS_DB_HOST, WORDPRESS_DB_NAME, WORDPRESS_DB_USER, WORDPRESS_DB_PASSWORD, WORDPRESS_DB_CHARSET,
  *   WORDPRESS_TABLE_PREFIX, WORDPRESS_AUTH_KEY ... WORDPRESS_NONCE_SALT, WORDPRESS_DEBUG,
  *   WORDPRESS_HOME (optional: pin the site URL instead of deriving it from the request),
- *   WORDPRESS_DISABLE_WP_CRON (optional: "1" when wp-cron.php is called by a schedule instead).
+ *   WORDPRESS_DISABLE_WP_CRON (optional: "1" when wp-cron.php is called by a schedule instead),
+ *   WORDPRESS_HTTP_BLOCK_EXTERNAL (optional: "1" when the function has no route to the internet) and
+ *   WORDPRESS_ACCESSIBLE_HOSTS (optional, with it: comma list of hosts still allowed, e.g. "*.wordpress.org").
  *
  * The site URL (WP_HOME / WP_SITEURL) is derived from each request: scheme from $_SERVER['HTTPS'], host
  * from $_SERVER['HTTP_HOST']. The bridge sets both: behind CloudFront (origin secret matched) HTTP_HOST is
@@ -71,6 +73,17 @@ if (!defined('WP_SITEURL')) {
 define('FS_METHOD', 'direct');
 if (lambda_fpm_env('WORDPRESS_DISABLE_WP_CRON') === '1') {
     define('DISABLE_WP_CRON', true);
+}
+// Outbound HTTP. In private subnets without a NAT gateway (or with no internet at all) every call WordPress
+// makes to the internet waits for its timeout: wp-login.php alone asks api.wordpress.org for the list of
+// translations on every view (wp_dropdown_languages; 3 s over https, then 3 s over http, and a failure is not
+// cached), so each login page would take ~6 s. WORDPRESS_HTTP_BLOCK_EXTERNAL=1 makes such calls fail at once
+// with WordPress's own "blocked" error; requests to the site itself still go through.
+if (lambda_fpm_env('WORDPRESS_HTTP_BLOCK_EXTERNAL') === '1') {
+    define('WP_HTTP_BLOCK_EXTERNAL', true);
+    if (lambda_fpm_env('WORDPRESS_ACCESSIBLE_HOSTS') !== null) {
+        define('WP_ACCESSIBLE_HOSTS', lambda_fpm_env('WORDPRESS_ACCESSIBLE_HOSTS'));
+    }
 }
 define('WP_DEBUG', lambda_fpm_env('WORDPRESS_DEBUG') === '1');
 define('WP_DEBUG_DISPLAY', false);   // errors go to the log (stderr → CloudWatch), never into pages

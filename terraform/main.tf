@@ -15,9 +15,12 @@ locals {
   origin_secret = var.origin_secret != null ? var.origin_secret : random_password.origin_secret[0].result
 
   # Defaults var.environment may override: wp-cron off on page loads when the schedule runs it,
-  # and the canonical site URL pinned to the first custom domain (links in cron-sent mail).
+  # the canonical site URL pinned to the first custom domain (links in cron-sent mail), and
+  # WordPress's outbound HTTP blocked when the subnets have no route to the internet.
   environment_defaults = merge(
     var.cron_schedule_minutes == null ? {} : { WORDPRESS_DISABLE_WP_CRON = "1" },
+    var.internet_access ? {} : { WORDPRESS_HTTP_BLOCK_EXTERNAL = "1" },
+    var.internet_access || length(var.accessible_hosts) == 0 ? {} : { WORDPRESS_ACCESSIBLE_HOSTS = join(",", var.accessible_hosts) },
     length(var.domain_names) == 0 ? {} : { WORDPRESS_HOME = "https://${var.domain_names[0]}" },
   )
 

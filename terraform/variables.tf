@@ -42,6 +42,23 @@ variable "subnet_ids" {
   }
 }
 
+variable "internet_access" {
+  description = "Whether subnet_ids route to the internet (a NAT gateway). false sets WORDPRESS_HTTP_BLOCK_EXTERNAL=1 for the shipped wp-config.php: WordPress's calls to api.wordpress.org and other hosts then fail at once instead of waiting for their timeouts (wp-login.php alone would take ~6 s per view: it asks for the translation list and does not cache the failure). Updates and plugin installs from wp-admin need internet access."
+  type        = bool
+  default     = true
+}
+
+variable "accessible_hosts" {
+  description = "With internet_access = false: hosts WordPress may still call (WP_ACCESSIBLE_HOSTS; wildcards like *.example.com), e.g. reached through VPC endpoints or a proxy."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for h in var.accessible_hosts : can(regex("^(\\*\\.)?[A-Za-z0-9.-]+$", h))])
+    error_message = "accessible_hosts must be host names, optionally starting with *. (no scheme, port or path)."
+  }
+}
+
 variable "db_host" {
   description = "MySQL/MariaDB endpoint WordPress connects to, as WORDPRESS_DB_HOST (host or host:port)."
   type        = string

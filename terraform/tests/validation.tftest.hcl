@@ -69,6 +69,15 @@ run "cron_minutes_in_range" {
   expect_failures = [var.cron_schedule_minutes]
 }
 
+run "accessible_hosts_are_host_names" {
+  command = plan
+  variables {
+    internet_access  = false
+    accessible_hosts = ["https://api.wordpress.org/"]
+  }
+  expect_failures = [var.accessible_hosts]
+}
+
 run "arm64_reaches_function_and_layer" {
   command = plan
   variables {

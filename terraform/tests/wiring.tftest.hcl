@@ -495,6 +495,29 @@ run "cron_disabled" {
   }
 }
 
+run "no_internet_blocks_wordpress_outbound_http" {
+  command = apply
+
+  variables {
+    internet_access  = false
+    accessible_hosts = ["*.wordpress.org", "api.example.com"]
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["WORDPRESS_HTTP_BLOCK_EXTERNAL"] == "1" && aws_lambda_function.this.environment[0].variables["WORDPRESS_ACCESSIBLE_HOSTS"] == "*.wordpress.org,api.example.com"
+    error_message = "without internet access WordPress's outbound HTTP must be blocked (fail fast), with the allowed hosts passed on"
+  }
+}
+
+run "internet_access_by_default" {
+  command = apply
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_HTTP_BLOCK_EXTERNAL") && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_ACCESSIBLE_HOSTS")
+    error_message = "with internet access (the default) WordPress's outbound HTTP is left alone"
+  }
+}
+
 run "install_archives_from_s3" {
   command = apply
 

@@ -86,3 +86,34 @@ def test_php_source_is_never_served_raw(base):
     r = requests.get(f"{base}/wp-config.php", timeout=TIMEOUT)
     assert "DB_PASSWORD" not in r.text
     assert "<?php" not in r.text
+
+
+def test_outbound_http_blocked_when_configured(base, efs_root):
+    """run.sh starts the plain instance with WORDPRESS_HTTP_BLOCK_EXTERNAL=1 (no internet here, as in private
+    subnets without NAT): php/wp-config.php must turn it into WP_HTTP_BLOCK_EXTERNAL, so WordPress's calls to
+    api.wordpress.org (wp-login.php's translation list on every view) fail at once instead of waiting for
+    DNS/connect timeouts, while requests to the site itself stay allowed. Checked with WordPress's own API,
+    without sending anything."""
+    import os
+    import secrets
+    name = f"e2e-http-probe-{secrets.token_hex(4)}.php"
+    path = os.path.join(efs_root, name)
+    with open(path, "w") as f:
+        f.write("""<?php
+require __DIR__ . '/wp-load.php';
+$http = new WP_Http();
+$r = wp_remote_get('https://api.wordpress.org/core/version-check/1.7/', ['timeout' => 30]);
+echo json_encode([
+    'constant' => defined('WP_HTTP_BLOCK_EXTERNAL') && WP_HTTP_BLOCK_EXTERNAL,
+    'external_blocked' => $http->block_request('https://api.wordpress.org/'),
+    'self_blocked' => $http->block_request(home_url('/wp-cron.php')),
+    'error' => is_wp_error($r) ? $r->get_error_code() : 'sent',
+]);
+""")
+    try:
+        r = requests.get(f"{base}/{name}", timeout=TIMEOUT)
+    finally:
+        os.unlink(path)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert r.json() == {"constant": True, "external_blocked": True, "self_blocked": False,
+                        "error": "http_request_not_executed"}, r.text
