@@ -435,7 +435,8 @@ mkdir -p "$(dirname "$OUT")"
 rm -f "$OUT"
 # -X: no extra attributes, -y: store symlinks as symlinks; sorted for a stable file order.
 run "zip -9" zip bash -c "cd '$STAGE' && find . -mindepth 1 | sort | sed 's|^\./||' | zip -q -9 -X -y '$OUT' -@"
-unzipped=$(du -sb "$STAGE" | cut -f1)
+# the sum of the files' sizes as Lambda counts them (du would count zoneinfo's hard links once)
+unzipped=$(unzip -l "$OUT" | tail -n 1 | awk '{print $1}')
 zipped=$(stat -c %s "$OUT")
 awk -v o="${OUT#$ROOT/}" -v z="$zipped" -v u="$unzipped" 'BEGIN {
   printf "\nlayer: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB; Lambda limit: 250 MB with the function)\n", o, z, z/1048576, u, u/1048576 }'
