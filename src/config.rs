@@ -104,6 +104,9 @@ pub struct Config {
     pub opcache_seed: crate::opcache_seed::SeedMode,
     /// Where the seed lives (on EFS, next to the site). `LAMBDA_FPM_OPCACHE_SEED_DIR`.
     pub opcache_seed_dir: PathBuf,
+    /// Load the whole file cache into opcache's shared memory during init (for provisioned
+    /// concurrency). `LAMBDA_FPM_OPCACHE_PRIME`: `off` (default) | `on`.
+    pub opcache_prime: bool,
 }
 
 /// A setting that could not be used; names the variable.
@@ -297,6 +300,11 @@ impl Config {
                 "LAMBDA_FPM_OPCACHE_SEED_DIR",
                 &default_seed_dir.to_string_lossy(),
             )?,
+            opcache_prime: v.choice(
+                "LAMBDA_FPM_OPCACHE_PRIME",
+                false,
+                &[("off", false), ("on", true)],
+            )?,
             document_root,
             php_fpm: v.absolute_path("LAMBDA_FPM_PHP_FPM", defaults::PHP_FPM)?,
             php_cli: v.absolute_path("LAMBDA_FPM_PHP_CLI", defaults::PHP_CLI)?,
@@ -418,6 +426,7 @@ mod tests {
         assert_eq!(c.static_cache.max_file_bytes, 1 << 20);
         assert_eq!(c.static_cache.ttl, Duration::from_millis(2000));
         assert_eq!(c.opcache_seed, crate::opcache_seed::SeedMode::Copy);
+        assert!(!c.opcache_prime);
         assert_eq!(
             c.opcache_seed_dir,
             PathBuf::from("/mnt/wordpress/.lambda-fpm")
@@ -504,10 +513,25 @@ mod tests {
             ("LAMBDA_FPM_STATIC_CACHE_TTL_MS", "-5"),
             ("LAMBDA_FPM_OPCACHE_SEED", "yes"),
             ("LAMBDA_FPM_OPCACHE_SEED_DIR", "seed"),
+            ("LAMBDA_FPM_OPCACHE_PRIME", "yes"),
         ];
         for (var, value) in cases {
             assert_eq!(var_of(&[(var, value)]), *var, "{var}={value:?}");
         }
+    }
+
+    #[test]
+    fn opcache_prime_is_a_switch() {
+        assert!(
+            parse(&[("LAMBDA_FPM_OPCACHE_PRIME", "on")])
+                .unwrap()
+                .opcache_prime
+        );
+        assert!(
+            !parse(&[("LAMBDA_FPM_OPCACHE_PRIME", "OFF")])
+                .unwrap()
+                .opcache_prime
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
@@ -148,6 +148,9 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// How long init may spend priming opcache (`LAMBDA_FPM_OPCACHE_PRIME`); Lambda allows 10 s of init.
+const PRIME_BUDGET: Duration = Duration::from_secs(3);
+
 impl Bridge {
     /// Init: validates the document root and starts php-fpm (concurrently).
     pub async fn init(config: Config) -> Result<Bridge, InitError> {
@@ -195,6 +198,25 @@ impl Bridge {
         };
         started?;
         let root_str = root.to_string_lossy().trim_end_matches('/').to_string();
+        if config.opcache_prime {
+            let primed = crate::opcache_prime::prime(
+                fpm.socket(),
+                &config.runtime_dir,
+                &root_str,
+                &config.opcache_dir(),
+                PRIME_BUDGET,
+            )
+            .await;
+            match primed {
+                Ok(p) if p.error.is_none() => {
+                    tracing::info!(target: "init", scripts = p.scripts, failed = p.failed, stale = p.stale, out_of_time = p.out_of_time, php_ms = p.ms, "opcache primed")
+                }
+                Ok(p) => {
+                    tracing::warn!(target: "init", "opcache not primed: {}", p.error.unwrap_or_default())
+                }
+                Err(e) => tracing::warn!(target: "init", "opcache not primed: {e}"),
+            }
+        }
         let statics = crate::static_files::StaticServer::new(
             root.clone(),
             config.cache_policy.clone(),

@@ -5,7 +5,8 @@
 //! Pure cores (no IO, unit-tested): [`config`], [`event`], [`origin`], [`routing`],
 //! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`].
 //! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
-//! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`opcache_seed`], [`logging`].
+//! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`opcache_seed`],
+//! [`opcache_prime`], [`logging`].
 
 pub mod cache_policy;
 pub mod cgi_env;
@@ -20,6 +21,7 @@ pub mod fastcgi_transport;
 pub mod fs_probe;
 pub mod handler;
 pub mod logging;
+pub mod opcache_prime;
 pub mod opcache_seed;
 pub mod origin;
 pub mod php_fpm;

@@ -16,10 +16,12 @@ locals {
 
   # Defaults var.environment may override: wp-cron off on page loads when the schedule runs it,
   # the canonical site URL pinned to the first custom domain (links in cron-sent mail), and
-  # WordPress's outbound HTTP blocked when the subnets have no route to the internet.
+  # WordPress's outbound HTTP blocked when the subnets have no route to the internet, and opcache
+  # primed at init for provisioned sandboxes (their init runs before anyone waits).
   environment_defaults = merge(
     var.cron_schedule_minutes == null ? {} : { WORDPRESS_DISABLE_WP_CRON = "1" },
     var.internet_access ? {} : { WORDPRESS_HTTP_BLOCK_EXTERNAL = "1" },
+    var.provisioned_concurrency > 0 ? { LAMBDA_FPM_OPCACHE_PRIME = "on" } : {},
     var.internet_access || length(var.accessible_hosts) == 0 ? {} : { WORDPRESS_ACCESSIBLE_HOSTS = join(",", var.accessible_hosts) },
     length(var.domain_names) == 0 ? {} : { WORDPRESS_HOME = "https://${var.domain_names[0]}" },
   )

@@ -249,6 +249,17 @@ variable "reserved_concurrency" {
   }
 }
 
+variable "provisioned_concurrency" {
+  description = "Sandboxes kept initialised on the live alias (provisioned concurrency; billed while configured). 0 = none. When > 0, LAMBDA_FPM_OPCACHE_PRIME defaults to on: those sandboxes load the opcache seed into memory during init, so their first page is served at warm speed."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = try(var.provisioned_concurrency >= 0 && floor(var.provisioned_concurrency) == var.provisioned_concurrency, false)
+    error_message = "provisioned_concurrency must be an integer >= 0."
+  }
+}
+
 variable "invoke_mode" {
   description = "How the bridge answers: buffered (responses up to 6 MB) or response_stream (Function URL InvokeMode RESPONSE_STREAM, bodies beyond 6 MB). Sets both LAMBDA_FPM_INVOKE_MODE and the Function URL's invoke mode. API Gateway supports only buffered."
   type        = string

@@ -209,3 +209,90 @@ async fn warm_command_publishes_the_seed() {
             .any(|p| p.ends_with("server.php.bin"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priming_loads_the_seed_into_shared_memory_during_init() {
+    let root = support::fixture_root("prime");
+    let seed_dir = root.join(".lambda-fpm");
+    let ini = test_ini_dir("prime");
+    std::fs::write(
+        root.join("lib-a.php"),
+        "<?php function lib_a() { return 1; }",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("lib-b.php"),
+        "<?php function lib_b() { return 2; }",
+    )
+    .unwrap();
+    // what is in opcache's shared memory (not the file cache) when the first page runs
+    std::fs::write(
+        root.join("status.php"),
+        "<?php echo json_encode([opcache_is_script_cached(__DIR__ . '/lib-a.php'), \
+         opcache_is_script_cached(__DIR__ . '/lib-b.php')]);",
+    )
+    .unwrap();
+    let in_shm = |body: String| -> serde_json::Value { serde_json::from_str(&body).unwrap() };
+
+    // priming on, but no seed yet: nothing to load, and the sandbox works
+    let prime_on = [("LAMBDA_FPM_OPCACHE_PRIME", "on")];
+    let scan = format!("/etc/php/8.2/fpm/conf.d:{}", ini.display());
+    let env = |prime: bool| {
+        let mut e = vec![
+            ("LAMBDA_FPM_OPCACHE_SEED", "copy"),
+            ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.to_str().unwrap()),
+            ("LAMBDA_FPM_PHP_INI_SCAN_DIR", scan.as_str()),
+        ];
+        if prime {
+            e.extend(prime_on);
+        }
+        e
+    };
+    let a = Lambda::start_with_root("prime-a", root.clone(), &env(true)).await;
+    assert_eq!(
+        in_shm(v2(a.invoke(get("/status.php")).await).text()),
+        serde_json::json!([false, false])
+    );
+    let log = std::fs::read_to_string(Lambda::log_path("prime-a")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("opcache primed"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("\"scripts\":0"), "{line}");
+    // this sandbox compiles both libraries and publishes its file cache as the seed
+    std::fs::write(
+        root.join("use.php"),
+        "<?php require __DIR__ . '/lib-a.php'; require __DIR__ . '/lib-b.php'; echo lib_a() + lib_b();",
+    )
+    .unwrap();
+    assert_eq!(v2(a.invoke(get("/use.php")).await).text(), "3");
+    opcache_seed::publish(&a.runtime_dir.join("opcache"), &seed_dir.join(SEED_FILE)).unwrap();
+    drop(a);
+
+    // without priming, the restored seed stays on disk until a page includes it
+    let b = Lambda::start_with_root("prime-b", root.clone(), &env(false)).await;
+    assert_eq!(
+        in_shm(v2(b.invoke(get("/status.php")).await).text()),
+        serde_json::json!([false, false])
+    );
+    drop(b);
+
+    // with priming, both are in shared memory before the first page, and the code still runs
+    let c = Lambda::start_with_root("prime-c", root.clone(), &env(true)).await;
+    assert_eq!(
+        in_shm(v2(c.invoke(get("/status.php")).await).text()),
+        serde_json::json!([true, true])
+    );
+    assert_eq!(v2(c.invoke(get("/use.php")).await).text(), "3");
+    let log = std::fs::read_to_string(Lambda::log_path("prime-c")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("opcache primed"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let scripts: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert!(scripts["scripts"].as_u64().unwrap_or(0) >= 3, "{line}");
+    // the priming script is outside the document root: a visitor cannot run it
+    let r = v2(c.invoke(get("/prime.php")).await);
+    assert!(!r.text().contains("out_of_time"), "{}", r.text());
+    drop(c);
+}

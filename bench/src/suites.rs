@@ -329,23 +329,39 @@ pub struct ColdReport {
     pub efs_ttl_ms: u64,
 }
 
+/// What one cold sandbox runs with.
+struct Life<'a> {
+    docroot: &'a Path,
+    ini: &'a Path,
+    runtime: &'a Path,
+    /// added to the bridge's environment (e.g. LAMBDA_FPM_OPCACHE_PRIME)
+    extra_env: &'a [(&'a str, &'a str)],
+}
+
 /// One sandbox life: spawn, first home page, `warm` more home pages, stop.
 async fn cold_once(
     site: &Site,
-    docroot: &Path,
-    ini: &Path,
-    runtime: &Path,
+    life: Life<'_>,
     warm: usize,
     counters: Option<&efs::Counters>,
     rss: Option<&mut ColdReport>,
 ) -> Result<ColdSample> {
+    let Life {
+        docroot,
+        ini,
+        runtime,
+        extra_env,
+    } = life;
     let home = &scenario::builtin()[0];
     let api = RuntimeApi::start().await?;
     let before = counters.map(|c| c.snapshot());
-    let bridge = Bridge::spawn(
-        &site.bridge_spec(docroot, ini, runtime, &site.work.join("cold-bootstrap.log")),
-        &api,
-    )?;
+    let mut spec = site.bridge_spec(docroot, ini, runtime, &site.work.join("cold-bootstrap.log"));
+    spec.env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let bridge = Bridge::spawn(&spec, &api)?;
     let spawned = bridge.spawned;
     // queue the first event at once: it is handed out as soon as init asks for work
     let first = invoke(&api, home, &site.host);
@@ -502,11 +518,15 @@ pub async fn cold(
         if progress {
             eprintln!("seed opcache file cache ({storage}): {files} files");
         }
-        for prefilled in [false, true] {
-            let name = if prefilled {
-                "pre-filled opcache.file_cache"
-            } else {
-                "empty opcache"
+        for (short, prefilled, prime) in [
+            ("empty", false, false),
+            ("filled", true, false),
+            ("primed", true, true),
+        ] {
+            let name = match short {
+                "empty" => "empty opcache",
+                "filled" => "pre-filled opcache.file_cache",
+                _ => "pre-filled + primed at init (LAMBDA_FPM_OPCACHE_PRIME=on)",
             };
             // under the simulator every page costs seconds: fewer runs, fewer warm pages
             let (n, warm_n) = if mounted.is_some() {
@@ -514,11 +534,7 @@ pub async fn cold(
             } else {
                 (reps, warm)
             };
-            let pb = bar(
-                n as u64,
-                &format!("cold/{tag}/{}", if prefilled { "filled" } else { "empty" }),
-                progress,
-            );
+            let pb = bar(n as u64, &format!("cold/{tag}/{short}"), progress);
             let mut samples = Vec::new();
             for _ in 0..n {
                 fresh_dir(&rt)?;
@@ -532,7 +548,18 @@ pub async fn cold(
                     None
                 };
                 let c = mounted.as_ref().map(|m| m.counters.as_ref());
-                samples.push(cold_once(site, &docroot, &ini, &rt, warm_n, c, rss).await?);
+                let extra: &[(&str, &str)] = if prime {
+                    &[("LAMBDA_FPM_OPCACHE_PRIME", "on")]
+                } else {
+                    &[]
+                };
+                let life = Life {
+                    docroot: &docroot,
+                    ini: &ini,
+                    runtime: &rt,
+                    extra_env: extra,
+                };
+                samples.push(cold_once(site, life, warm_n, c, rss).await?);
                 pb.inc(1);
             }
             pb.finish_and_clear();
@@ -540,7 +567,7 @@ pub async fn cold(
             if progress {
                 eprintln!(
                     "{:>22}  cold total median {:.1} ms (init {:.1} + first request {:.1}); warm {:.1} ms; total/warm {:.2}, first/warm {:.2}",
-                    format!("cold/{tag}/{}", if prefilled { "filled" } else { "empty" }),
+                    format!("cold/{tag}/{short}"),
                     v.total.median,
                     v.init.median,
                     v.first_request.median,
@@ -571,9 +598,12 @@ pub async fn cold(
                 samples.push(
                     cold_once(
                         site,
-                        &docroot,
-                        &ini_efs,
-                        &rt,
+                        Life {
+                            docroot: &docroot,
+                            ini: &ini_efs,
+                            runtime: &rt,
+                            extra_env: &[],
+                        },
                         warm_n,
                         Some(&m.counters),
                         None,

@@ -78,6 +78,14 @@ run "accessible_hosts_are_host_names" {
   expect_failures = [var.accessible_hosts]
 }
 
+run "provisioned_concurrency_is_a_count" {
+  command = plan
+  variables {
+    provisioned_concurrency = 1.5
+  }
+  expect_failures = [var.provisioned_concurrency]
+}
+
 run "arm64_reaches_function_and_layer" {
   command = plan
   variables {

@@ -509,12 +509,25 @@ run "no_internet_blocks_wordpress_outbound_http" {
   }
 }
 
+run "provisioned_concurrency_primes_opcache" {
+  command = apply
+
+  variables {
+    provisioned_concurrency = 2
+  }
+
+  assert {
+    condition     = aws_lambda_provisioned_concurrency_config.live[0].provisioned_concurrent_executions == 2 && aws_lambda_provisioned_concurrency_config.live[0].qualifier == "live" && aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_OPCACHE_PRIME"] == "on"
+    error_message = "provisioned sandboxes sit on the live alias and prime opcache at init"
+  }
+}
+
 run "internet_access_by_default" {
   command = apply
 
   assert {
-    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_HTTP_BLOCK_EXTERNAL") && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_ACCESSIBLE_HOSTS")
-    error_message = "with internet access (the default) WordPress's outbound HTTP is left alone"
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_HTTP_BLOCK_EXTERNAL") && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_ACCESSIBLE_HOSTS") && length(aws_lambda_provisioned_concurrency_config.live) == 0 && !contains(keys(aws_lambda_function.this.environment[0].variables), "LAMBDA_FPM_OPCACHE_PRIME")
+    error_message = "by default WordPress's outbound HTTP is left alone, and there is no provisioned concurrency nor priming"
   }
 }
 
