@@ -17,6 +17,7 @@ pub mod cron;
 pub mod envelope;
 pub mod fetch;
 pub mod install;
+pub mod install_lock;
 pub mod php_cli;
 pub mod warm;
 
@@ -61,7 +62,14 @@ pub async fn run(
     );
     let deadline = tokio::time::Instant::now() + budget;
     let (ok, mut body) = match &parsed {
-        Command::Install(spec) => install::run(bridge, spec, deadline).await,
+        Command::Install(spec) => {
+            let holder = install_lock::Holder {
+                request_id: ctx.request_id.clone(),
+                since_ms: now_ms(),
+                until_ms: ctx.deadline,
+            };
+            install::run(bridge, spec, deadline, &holder).await
+        }
         Command::Php(spec) => php_cli::run(bridge, spec, budget).await,
         Command::Cron(spec) => cron::run(bridge, spec, deadline).await,
         Command::Warm(spec) => warm::run(bridge, spec, deadline).await,

@@ -211,10 +211,12 @@ fn empty_root(tag: &str) -> PathBuf {
     root
 }
 
+/// The root's entries, except the install lock (a permanent dot-file once an install ran).
 fn listing(root: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != lambda_fpm::commands::install_lock::LOCK)
         .collect();
     v.sort();
     v
@@ -581,6 +583,46 @@ async fn install_is_resumable_after_a_timeout() {
     assert!(root2.join("wp-admin/index.php").is_file());
     let page = v2(l2.invoke(url_event("GET", "/", "", &[], None)).await);
     assert_eq!(page.text(), "SYNTH-SITE v-resumed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_install_is_refused_while_one_runs() {
+    // two sandboxes, one EFS root: B is asked to install while A is still downloading
+    let server = FileServer::start().await;
+    let archive = tar_gz(&site_files("wordpress/", "first"), &[]);
+    let slow = server.put_slow("/slow.tar.gz", archive.clone(), Duration::from_secs(2));
+    let other = server.put(
+        "/other.tar.gz",
+        tar_gz(&site_files("wordpress/", "second"), &[]),
+    );
+    let root = empty_root("lock");
+    let a = start("lock-a", root.clone(), &[]).await;
+    let b = start("lock-b", root.clone(), &[]).await;
+    let a_install = command(&a, json!({"command": "install", "url": slow}));
+    let b_install = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        command(&b, json!({"command": "install", "url": other})).await
+    };
+    let (a_result, b_result) = tokio::join!(a_install, b_install);
+    let refused = b_result.unwrap_err();
+    let msg = refused["error"].as_str().unwrap();
+    assert!(msg.contains("another install is running"), "{msg}");
+    assert!(msg.contains("nothing was changed"), "{msg}");
+    // A was not disturbed: its site is complete
+    let done = a_result.unwrap();
+    assert_eq!(done["changed"], true);
+    assert_eq!(
+        std::fs::read_to_string(root.join("VERSION.txt")).unwrap(),
+        "first"
+    );
+    // and once A is done, B may install (here: refused as the root is no longer empty)
+    let again = command(&b, json!({"command": "install", "url": other}))
+        .await
+        .unwrap_err();
+    assert!(
+        again["error"].as_str().unwrap().contains("not empty"),
+        "{again}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

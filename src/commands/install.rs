@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use super::archive::{self, Limits};
 use super::envelope::InstallSpec;
 use super::fetch::{self, hex};
+use super::install_lock::{self, Holder, LOCK};
 use crate::handler::Bridge;
 
 /// Staging directory inside the document root.
@@ -111,12 +112,12 @@ fn os_random(buf: &mut [u8]) -> Result<(), String> {
     getrandom::fill(buf).map_err(|e| format!("OS random generator failed: {e}"))
 }
 
-/// Root entries other than the staging dir (names), sorted.
+/// Root entries other than the staging dir and the install lock (names), sorted.
 fn root_entries(root: &Path, skip: &[&str]) -> std::io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(root)?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != STAGING && !skip.contains(&n.as_str()))
+        .filter(|n| n != STAGING && n != LOCK && !skip.contains(&n.as_str()))
         .collect();
     names.sort();
     Ok(names)
@@ -146,8 +147,29 @@ fn read_ready(staging: &Path) -> Option<Ready> {
     serde_json::from_str(&text).ok()
 }
 
-/// Runs `install`.
-pub async fn run(bridge: &Bridge, spec: &InstallSpec, deadline: tokio::time::Instant) -> Outcome {
+/// Runs `install`, one at a time per document root ([`super::install_lock`]).
+pub async fn run(
+    bridge: &Bridge,
+    spec: &InstallSpec,
+    deadline: tokio::time::Instant,
+    holder: &Holder,
+) -> Outcome {
+    let (root, h) = (bridge.root.clone(), holder.clone());
+    let lock = match tokio::task::spawn_blocking(move || install_lock::acquire(&root, &h)).await {
+        Ok(Ok(guard)) => guard,
+        Ok(Err(refused)) => return fail(refused.to_string()),
+        Err(e) => return fail(format!("install lock panicked: {e}")),
+    };
+    let outcome = run_locked(bridge, spec, deadline).await;
+    drop(lock);
+    outcome
+}
+
+async fn run_locked(
+    bridge: &Bridge,
+    spec: &InstallSpec,
+    deadline: tokio::time::Instant,
+) -> Outcome {
     let root = bridge.root.clone();
     let staging = root.join(STAGING);
     let source = spec.source.display();
