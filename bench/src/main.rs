@@ -210,10 +210,11 @@ fn site(a: &SiteArgs) -> Result<Site> {
         Some(f) => suites::read_env_file(f)?,
         None => Vec::new(),
     };
-    // keep only what PHP needs from scripts/local's env file; the suites set LAMBDA_FPM_* themselves
+    // keep only what PHP needs from scripts/local's env file (the suites set LAMBDA_FPM_*
+    // themselves), plus glibc's MALLOC_* tunables for allocator experiments on the bridge
     let env = env
         .into_iter()
-        .filter(|(k, _)| k.starts_with("WORDPRESS_"))
+        .filter(|(k, _)| k.starts_with("WORDPRESS_") || k.starts_with("MALLOC_"))
         .collect();
     for (what, p) in [
         ("bootstrap", &a.bootstrap),
