@@ -5,7 +5,7 @@
 //! `opcache.file_cache` the first render takes ~72 ms. This module gives every new sandbox
 //! such a filled cache. Modes (`LAMBDA_FPM_OPCACHE_SEED`):
 //!
-//! - `copy` (default): one archive, `<seed dir>/opcache-seed.tar.gz`, is read sequentially at
+//! - `copy` (default): one archive, `<seed dir>/opcache-seed.tar.zst`, is read sequentially at
 //!   init (one EFS file instead of hundreds of small ones) and unpacked into the local file
 //!   cache while php-fpm starts. It is published by the `warm` command (after warming the
 //!   given paths) from that sandbox's own file cache.
@@ -22,7 +22,7 @@
 //!   renaming it over the old one: readers see the old or the new archive, never a torn one;
 //!   concurrent publishers each write a complete file and the last rename wins.
 //! - Restore unpacks into a staging directory (regular files and directories only, no
-//!   absolute paths or `..`), and gzip's CRC32 covers the content: any error discards the
+//!   absolute paths or `..`), and zstd's content checksum covers it: any error discards the
 //!   staging directory and the sandbox starts with an empty cache. A seed is never fatal.
 
 use std::io::{Read, Write};
@@ -38,7 +38,12 @@ pub enum SeedMode {
 }
 
 /// Name of the archive inside the seed directory.
-pub const SEED_FILE: &str = "opcache-seed.tar.gz";
+/// Zstandard rather than gzip: the same WordPress cache (17.5 MB in 340 files) is 3.7 MB instead
+/// of 4.2 MB and unpacks in 20-40 ms instead of ~110 ms here; on a fraction of a vCPU that time
+/// adds to init, since it runs beside php-fpm's start.
+pub const SEED_FILE: &str = "opcache-seed.tar.zst";
+/// zstd level for publishing (3 is zstd's default: most of the ratio, fast to write).
+const ZSTD_LEVEL: i32 = 3;
 /// Name of the shared file cache directory inside the seed directory (direct mode).
 pub const SHARED_DIR: &str = "opcache";
 
@@ -128,8 +133,9 @@ fn empty_dir(dir: &Path) {
 
 fn unpack(data: &[u8], into: &Path) -> std::io::Result<(usize, u64)> {
     std::fs::create_dir_all(into)?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
+    let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(data)?);
     let (mut files, mut bytes) = (0usize, 0u64);
+    let mut created = std::collections::HashSet::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let kind = entry.header().entry_type();
@@ -143,18 +149,28 @@ fn unpack(data: &[u8], into: &Path) -> std::io::Result<(usize, u64)> {
                 path.display()
             )));
         }
-        if kind.is_file() {
-            files += 1;
-            bytes += entry.size();
+        // Only plain names, files and directories, into a staging directory this process just
+        // created: no entry can be or pass through a symlink, so tar's per-entry
+        // canonicalisation in `unpack_in` (a dozen lstat calls each, half the restore time
+        // here) is not needed. Parents are created once.
+        let dest = into.join(&path);
+        if kind.is_dir() {
+            if created.insert(dest.clone()) {
+                std::fs::create_dir_all(&dest)?;
+            }
+            continue;
         }
-        if !entry.unpack_in(into)? {
-            return Err(std::io::Error::other(format!(
-                "refusing entry {}",
-                path.display()
-            )));
+        if let Some(parent) = dest.parent()
+            && created.insert(parent.to_path_buf())
+        {
+            std::fs::create_dir_all(parent)?;
         }
+        files += 1;
+        bytes += entry.size();
+        // writes the content and keeps the entry's mtime (publish_if_newer compares them)
+        entry.unpack(&dest)?;
     }
-    // Reading to the end makes gzip check its CRC32 and length trailer.
+    // Reading to the end makes zstd check the frame's content checksum (XXH64).
     let mut rest = Vec::new();
     archive.into_inner().read_to_end(&mut rest)?;
     Ok((files, bytes))
@@ -217,11 +233,9 @@ pub fn publish(source: &Path, seed_file: &Path) -> std::io::Result<Published> {
     let tmp = dir.join(format!(".{SEED_FILE}.tmp-{}-{nanos}", std::process::id()));
     let result = (|| {
         let file = std::fs::File::create(&tmp)?;
-        let gz = flate2::write::GzEncoder::new(
-            std::io::BufWriter::new(file),
-            flate2::Compression::fast(),
-        );
-        let mut builder = tar::Builder::new(gz);
+        let mut zst = zstd::stream::write::Encoder::new(std::io::BufWriter::new(file), ZSTD_LEVEL)?;
+        zst.include_checksum(true)?;
+        let mut builder = tar::Builder::new(zst);
         builder.follow_symlinks(false);
         let (mut files, mut bytes) = (0usize, 0u64);
         let mut stack = vec![source.to_path_buf()];
@@ -249,8 +263,8 @@ pub fn publish(source: &Path, seed_file: &Path) -> std::io::Result<Published> {
                 }
             }
         }
-        let gz = builder.into_inner()?;
-        let mut writer = gz.finish()?;
+        let zst = builder.into_inner()?;
+        let mut writer = zst.finish()?;
         writer.flush()?;
         let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -343,7 +357,7 @@ mod tests {
     fn absent_seed() {
         let base = tempdir("absent");
         assert_eq!(
-            restore(&base.join("nope.tar.gz"), &base.join("t")),
+            restore(&base.join("nope.tar.zst"), &base.join("t")),
             Restore::Absent
         );
     }
@@ -357,7 +371,7 @@ mod tests {
         publish(&source, &seed).unwrap();
         let good = std::fs::read(&seed).unwrap();
         let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("garbage", b"not a gzip file at all".to_vec()),
+            ("garbage", b"not a zstd file at all".to_vec()),
             ("truncated", good[..good.len() / 2].to_vec()),
             ("flipped", {
                 let mut b = good.clone();
@@ -389,10 +403,7 @@ mod tests {
         let seed = base.join(SEED_FILE);
         // a hand-made archive with a symlink entry
         let file = std::fs::File::create(&seed).unwrap();
-        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-            file,
-            flate2::Compression::fast(),
-        ));
+        let mut b = tar::Builder::new(zstd::stream::write::Encoder::new(file, 3).unwrap());
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_size(0);

@@ -79,7 +79,7 @@ async fn seed_published_restored_and_safe() {
 
     // the seed is never served: it sits in a dot-directory of the document root
     let b = start("seed-b", &root, &seed_dir, &ini).await;
-    let denied = v2(b.invoke(get("/.lambda-fpm/opcache-seed.tar.gz")).await);
+    let denied = v2(b.invoke(get("/.lambda-fpm/opcache-seed.tar.zst")).await);
     assert_eq!(denied.status, 403);
     // sandbox B restored it at init, before its first PHP request
     let restored = bins(&b.runtime_dir.join("opcache"));

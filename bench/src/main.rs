@@ -30,7 +30,7 @@ enum Cmd {
     Load(LoadArgs),
     /// Bridge-added latency: the same PHP pages by direct FastCGI and through the bridge.
     Direct(DirectArgs),
-    /// Cold start: bootstrap process start → first home page, empty vs pre-filled opcache.
+    /// Cold start: bootstrap process start → first home page, empty opcache vs the restored seed.
     Cold(ColdArgs),
     /// Soak: N mixed requests through the bridge, errors and RSS growth.
     Soak(SoakArgs),

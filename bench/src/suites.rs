@@ -452,20 +452,37 @@ fn variant_summary(name: &str, storage: &str, samples: Vec<ColdSample>) -> ColdV
 }
 
 /// Fills a seed opcache file cache: one sandbox serving every PHP scenario once.
-async fn make_seed(site: &Site, docroot: &Path, seed: &Path, tag: &str) -> Result<u64> {
+/// Also publishes the seed archive into `archive_dir` the way a deployment does: the bridge's
+/// own `warm` command (`LAMBDA_FPM_OPCACHE_SEED_DIR` = `archive_dir`); the seeded cold runs
+/// restore it at init like a new sandbox.
+async fn make_seed(
+    site: &Site,
+    docroot: &Path,
+    seed: &Path,
+    archive_dir: &Path,
+    tag: &str,
+) -> Result<u64> {
     let rt = site.work.join(format!("seed-rt-{tag}"));
     fresh_dir(&rt)?;
+    fresh_dir(archive_dir)?;
     std::fs::create_dir_all(rt.join("opcache"))?;
     let ini = site.ini_with_cache(&rt, &format!("seed-{tag}"), &[])?;
     let api = RuntimeApi::start().await?;
-    let mut bridge = Bridge::spawn(
-        &site.bridge_spec(docroot, &ini, &rt, &site.work.join("seed-bootstrap.log")),
-        &api,
-    )?;
+    let mut spec = site.bridge_spec(docroot, &ini, &rt, &site.work.join("seed-bootstrap.log"));
+    spec.env.push((
+        "LAMBDA_FPM_OPCACHE_SEED_DIR".into(),
+        archive_dir.display().to_string(),
+    ));
+    let mut bridge = Bridge::spawn(&spec, &api)?;
     let r: Result<()> = async {
         lambda::wait_ready(&api, &mut bridge, Duration::from_secs(30)).await?;
         for sc in scenario::builtin().iter().filter(|s| s.kind == Kind::Php) {
             invoke(&api, sc, &site.host).await?;
+        }
+        let warm = serde_json::json!({"lambda_fpm": {"command": "warm"}});
+        let answer = api.invoke(&warm, INVOKE_WAIT).await?;
+        if answer["opcache_seed"]["published"] != serde_json::json!(true) {
+            anyhow::bail!("warm did not publish the opcache seed: {answer}");
         }
         Ok(())
     }
@@ -477,7 +494,8 @@ async fn make_seed(site: &Site, docroot: &Path, seed: &Path, tag: &str) -> Resul
 }
 
 /// Cold start, `reps` times each: empty opcache (file cache enabled, empty, as a new sandbox
-/// with the shipped php.ini), and a file cache pre-filled from a seed copied in before start.
+/// with the shipped php.ini), and a file cache filled at init from the seed archive the `warm`
+/// command published (the bridge's own restore, as on Lambda), also primed.
 /// With `efs_delay`, the site is read through the EFS simulator.
 pub async fn cold(
     site: &Site,
@@ -514,7 +532,30 @@ pub async fn cold(
         };
         let tag = if mounted.is_some() { "efs" } else { "local" };
         let seed = site.work.join(format!("seed-opcache-{tag}"));
-        let files = make_seed(site, &docroot, &seed, tag).await?;
+        // The seed archive sits where sandboxes read it: on the (simulated) EFS next to the
+        // site, or in the work dir on local disk. The empty runs get an empty seed directory.
+        // (Published on the real disk under the simulator's source: it is read-mostly and does
+        // not implement creating files; read back through the mount, paying its latency.)
+        let (archive_dir, publish_dir) = match &mounted {
+            Some(m) => (
+                m.mountpoint.join(".lambda-fpm-bench-seed"),
+                site.docroot
+                    .parent()
+                    .context("docroot has no parent")?
+                    .join(".lambda-fpm-bench-seed"),
+            ),
+            None => {
+                let d = site.work.join("seed-archive-local");
+                (d.clone(), d)
+            }
+        };
+        let no_seed = site.work.join("seed-archive-none");
+        fresh_dir(&no_seed)?;
+        let files = make_seed(site, &docroot, &seed, &publish_dir, tag).await?;
+        let (archive_dir_s, no_seed_s) = (
+            archive_dir.display().to_string(),
+            no_seed.display().to_string(),
+        );
         if progress {
             eprintln!("seed opcache file cache ({storage}): {files} files");
         }
@@ -525,8 +566,8 @@ pub async fn cold(
         ] {
             let name = match short {
                 "empty" => "empty opcache",
-                "filled" => "pre-filled opcache.file_cache",
-                _ => "pre-filled + primed at init (LAMBDA_FPM_OPCACHE_PRIME=on)",
+                "filled" => "seed archive restored at init",
+                _ => "seed restored + primed at init (LAMBDA_FPM_OPCACHE_PRIME=on)",
             };
             // under the simulator every page costs seconds: fewer runs, fewer warm pages
             let (n, warm_n) = if mounted.is_some() {
@@ -539,25 +580,27 @@ pub async fn cold(
             for _ in 0..n {
                 fresh_dir(&rt)?;
                 std::fs::create_dir_all(rt.join("opcache"))?;
-                if prefilled {
-                    copy_dir(&seed, &rt.join("opcache"))?;
-                }
                 let rss = if !prefilled && samples.is_empty() && tag == "local" {
                     Some(&mut report)
                 } else {
                     None
                 };
                 let c = mounted.as_ref().map(|m| m.counters.as_ref());
-                let extra: &[(&str, &str)] = if prime {
-                    &[("LAMBDA_FPM_OPCACHE_PRIME", "on")]
+                // seeded runs restore the published archive at init, as a new sandbox does
+                let seed_dir = if prefilled {
+                    &archive_dir_s
                 } else {
-                    &[]
+                    &no_seed_s
                 };
+                let mut extra = vec![("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.as_str())];
+                if prime {
+                    extra.push(("LAMBDA_FPM_OPCACHE_PRIME", "on"));
+                }
                 let life = Life {
                     docroot: &docroot,
                     ini: &ini,
                     runtime: &rt,
-                    extra_env: extra,
+                    extra_env: &extra,
                 };
                 samples.push(cold_once(site, life, warm_n, c, rss).await?);
                 pb.inc(1);
@@ -602,7 +645,7 @@ pub async fn cold(
                             docroot: &docroot,
                             ini: &ini_efs,
                             runtime: &rt,
-                            extra_env: &[],
+                            extra_env: &[("LAMBDA_FPM_OPCACHE_SEED_DIR", no_seed_s.as_str())],
                         },
                         warm_n,
                         Some(&m.counters),
@@ -621,6 +664,7 @@ pub async fn cold(
             report.variants.push(v);
             m.unmount()?;
             let _ = std::fs::remove_dir_all(&on_efs);
+            let _ = std::fs::remove_dir_all(parent.join(".lambda-fpm-bench-seed"));
         }
     }
     Ok(report)
