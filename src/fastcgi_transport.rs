@@ -141,7 +141,35 @@ pub struct PhpOutput {
     done: bool,
 }
 
+/// Most stderr lines [`PhpOutput::read_all`] keeps (all are logged).
+pub const STDERR_KEPT: usize = 20;
+
 impl PhpOutput {
+    /// Reads the whole answer, for requests the bridge makes itself (cron, warm, priming):
+    /// stdout, and the first [`STDERR_KEPT`] non-empty stderr lines. Every stderr line is
+    /// logged at WARN (target `php`) as it arrives.
+    pub async fn read_all(mut self) -> Result<(Bytes, Vec<String>), TransportError> {
+        let mut stdout = bytes::BytesMut::new();
+        let mut stderr = Vec::new();
+        while let Some(chunk) = self.next().await? {
+            match chunk {
+                Chunk::Stdout(b) => stdout.extend_from_slice(&b),
+                Chunk::Stderr(b) => {
+                    for line in String::from_utf8_lossy(&b)
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                    {
+                        tracing::warn!(target: "php", "{line}");
+                        if stderr.len() < STDERR_KEPT {
+                            stderr.push(line.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        Ok((stdout.freeze(), stderr))
+    }
+
     /// The next piece of output; `Ok(None)` only after a proper FCGI_END_REQUEST.
     pub async fn next(&mut self) -> Result<Option<Chunk>, TransportError> {
         if self.done {

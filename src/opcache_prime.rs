@@ -14,9 +14,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use crate::fastcgi_transport::{Chunk, execute};
+use crate::fastcgi_transport::execute;
 
 /// The priming script, written into the runtime directory at init (outside the document root,
 /// so no visitor's path can reach it).
@@ -107,26 +107,11 @@ pub async fn prime(
         .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
     let env = params(&script, document_root, opcache_dir, budget);
     let started = Instant::now();
-    let work = async {
-        let mut output = execute(socket, env, Bytes::new())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut stdout = BytesMut::new();
-        while let Some(chunk) = output.next().await.map_err(|e| e.to_string())? {
-            match chunk {
-                Chunk::Stdout(b) => stdout.extend_from_slice(&b),
-                Chunk::Stderr(b) => {
-                    for line in String::from_utf8_lossy(&b).lines() {
-                        tracing::warn!(target: "php", "{line}");
-                    }
-                }
-            }
-        }
-        Ok::<_, String>(stdout.freeze())
-    };
-    let stdout = tokio::time::timeout(budget + Duration::from_secs(1), work)
+    let work = async { execute(socket, env, Bytes::new()).await?.read_all().await };
+    let (stdout, _stderr) = tokio::time::timeout(budget + Duration::from_secs(1), work)
         .await
-        .map_err(|_| format!("no answer after {} ms", started.elapsed().as_millis()))??;
+        .map_err(|_| format!("no answer after {} ms", started.elapsed().as_millis()))?
+        .map_err(|e| e.to_string())?;
     parse_reply(&stdout)
 }
 

@@ -39,17 +39,25 @@ fn bins(dir: &Path) -> Vec<PathBuf> {
 }
 
 async fn start(tag: &str, root: &Path, seed_dir: &Path, ini: &Path) -> Lambda {
+    start_with(tag, root, seed_dir, ini, &[]).await
+}
+
+/// `start` with more settings for the bridge.
+async fn start_with(
+    tag: &str,
+    root: &Path,
+    seed_dir: &Path,
+    ini: &Path,
+    extra: &[(&str, &str)],
+) -> Lambda {
     let scan = format!("/etc/php/8.2/fpm/conf.d:{}", ini.display());
-    Lambda::start_with_root(
-        tag,
-        root.to_path_buf(),
-        &[
-            ("LAMBDA_FPM_OPCACHE_SEED", "copy"),
-            ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.to_str().unwrap()),
-            ("LAMBDA_FPM_PHP_INI_SCAN_DIR", &scan),
-        ],
-    )
-    .await
+    let mut env = vec![
+        ("LAMBDA_FPM_OPCACHE_SEED", "copy"),
+        ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.to_str().unwrap()),
+        ("LAMBDA_FPM_PHP_INI_SCAN_DIR", &scan),
+    ];
+    env.extend_from_slice(extra);
+    Lambda::start_with_root(tag, root.to_path_buf(), &env).await
 }
 
 fn get(path: &str) -> serde_json::Value {
@@ -236,19 +244,7 @@ async fn priming_loads_the_seed_into_shared_memory_during_init() {
 
     // priming on, but no seed yet: nothing to load, and the sandbox works
     let prime_on = [("LAMBDA_FPM_OPCACHE_PRIME", "on")];
-    let scan = format!("/etc/php/8.2/fpm/conf.d:{}", ini.display());
-    let env = |prime: bool| {
-        let mut e = vec![
-            ("LAMBDA_FPM_OPCACHE_SEED", "copy"),
-            ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.to_str().unwrap()),
-            ("LAMBDA_FPM_PHP_INI_SCAN_DIR", scan.as_str()),
-        ];
-        if prime {
-            e.extend(prime_on);
-        }
-        e
-    };
-    let a = Lambda::start_with_root("prime-a", root.clone(), &env(true)).await;
+    let a = start_with("prime-a", &root, &seed_dir, &ini, &prime_on).await;
     assert_eq!(
         in_shm(v2(a.invoke(get("/status.php")).await).text()),
         serde_json::json!([false, false])
@@ -270,7 +266,7 @@ async fn priming_loads_the_seed_into_shared_memory_during_init() {
     drop(a);
 
     // without priming, the restored seed stays on disk until a page includes it
-    let b = Lambda::start_with_root("prime-b", root.clone(), &env(false)).await;
+    let b = start("prime-b", &root, &seed_dir, &ini).await;
     assert_eq!(
         in_shm(v2(b.invoke(get("/status.php")).await).text()),
         serde_json::json!([false, false])
@@ -278,7 +274,7 @@ async fn priming_loads_the_seed_into_shared_memory_during_init() {
     drop(b);
 
     // with priming, both are in shared memory before the first page, and the code still runs
-    let c = Lambda::start_with_root("prime-c", root.clone(), &env(true)).await;
+    let c = start_with("prime-c", &root, &seed_dir, &ini, &prime_on).await;
     assert_eq!(
         in_shm(v2(c.invoke(get("/status.php")).await).text()),
         serde_json::json!([true, true])

@@ -10,14 +10,14 @@
 
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::envelope::CronSpec;
 use crate::cgi_env::{EnvInput, build_env};
 use crate::config::Scheme;
 use crate::event::{EventKind, HttpRequest};
-use crate::fastcgi_transport::{Chunk, execute};
+use crate::fastcgi_transport::execute;
 use crate::handler::Bridge;
 use crate::origin::ClientView;
 use crate::routing::{PhpTarget, Route};
@@ -100,27 +100,11 @@ pub async fn php_get(
         secret_header: &bridge.config.origin_secret_header,
     });
     let started = Instant::now();
-    let mut stderr = Vec::new();
     let work = async {
-        let mut output = execute(bridge.fpm.socket(), env, Bytes::new()).await?;
-        let mut stdout = BytesMut::new();
-        while let Some(chunk) = output.next().await? {
-            match chunk {
-                Chunk::Stdout(b) => stdout.extend_from_slice(&b),
-                Chunk::Stderr(b) => {
-                    for line in String::from_utf8_lossy(&b)
-                        .lines()
-                        .filter(|l| !l.trim().is_empty())
-                    {
-                        tracing::warn!(target: "php", "{line}");
-                        if stderr.len() < 20 {
-                            stderr.push(line.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        Ok::<_, crate::fastcgi_transport::TransportError>(stdout.freeze())
+        execute(bridge.fpm.socket(), env, Bytes::new())
+            .await?
+            .read_all()
+            .await
     };
     let result = tokio::time::timeout_at(deadline, work).await;
     let php_ms = started.elapsed().as_millis() as u64;
@@ -135,7 +119,7 @@ pub async fn php_get(
             bridge.fpm.kill().await;
             Err(format!("{path}: {e}"))
         }
-        Ok(Ok(stdout)) => match crate::cgi_response::split_output(&stdout) {
+        Ok(Ok((stdout, stderr))) => match crate::cgi_response::split_output(&stdout) {
             Ok((head, body)) => Ok(PhpReply {
                 status: head.status,
                 body_bytes: body.len(),

@@ -155,14 +155,13 @@ pub async fn run(
     holder: &Holder,
 ) -> Outcome {
     let (root, h) = (bridge.root.clone(), holder.clone());
-    let lock = match tokio::task::spawn_blocking(move || install_lock::acquire(&root, &h)).await {
+    // held until this function returns
+    let _lock = match tokio::task::spawn_blocking(move || install_lock::acquire(&root, &h)).await {
         Ok(Ok(guard)) => guard,
         Ok(Err(refused)) => return fail(refused.to_string()),
         Err(e) => return fail(format!("install lock panicked: {e}")),
     };
-    let outcome = run_locked(bridge, spec, deadline).await;
-    drop(lock);
-    outcome
+    run_locked(bridge, spec, deadline).await
 }
 
 async fn run_locked(
