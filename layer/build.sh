@@ -132,10 +132,12 @@ note "$(basename "$BOOTSTRAP"): $(du -h "$BOOTSTRAP" | cut -f1), newest glibc sy
 # ---------------------------------------------------------------- 3. lean libgd, libcurl, stubs
 step "Lean libgd + libcurl (Debian's own sources, fewer dependencies), libsystemd/libapparmor stubs"
 # debian_source PKG VERSION DIR LOGNAME: fetch and unpack the exact source version PKG=VERSION into
-# DIR with apt (signature-checked, Debian's patches applied by dpkg-source) from the Debian mirror apt
-# already uses, through a private deb-src list (the system's apt configuration is untouched).
+# DIR (emptied first) with apt (signature-checked, Debian's patches applied by dpkg-source) from the
+# Debian mirror apt already uses, through a private deb-src list (the system's apt configuration is
+# untouched). Sets src to the unpacked source tree.
 debian_source() {
   local pkg=$1 ver=$2 dir=$3 log=$4 mirror
+  rm -rf "$dir"
   mkdir -p "$dir/apt/lists/partial"
   mirror=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
     head -n 1 | tr -d ' ')
@@ -145,6 +147,8 @@ debian_source() {
   local aptsrc=(-o Dir::Etc::SourceList="$dir/apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
     -o Dir::State::Lists="$dir/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
   run "apt-get source $pkg=$ver" "$log" bash -c "cd '$dir' && apt-get ${aptsrc[*]} -qq update && apt-get ${aptsrc[*]} -qq source $pkg=$ver"
+  src=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" | head -n 1)
+  [[ -n $src ]] || die "$pkg source not unpacked"
 }
 # check_abi LIB OBJ PATTERN: every symbol matching PATTERN that OBJ imports (with its symbol
 # version) must be exported by LIB
@@ -163,10 +167,7 @@ GDDIR=$CACHE/$GDKEY
 if [[ -f $GDDIR/libgd.so.3 ]]; then
   note "cached: .local/cache/$GDKEY"
 else
-  rm -rf "$GDDIR.tmp"; mkdir -p "$GDDIR.tmp"
   debian_source libgd2 "$GDVER" "$GDDIR.tmp" gd-source
-  src=$(find "$GDDIR.tmp" -mindepth 1 -maxdepth 1 -type d -name 'libgd2-*' | head -n 1)
-  [[ -n $src ]] || die "libgd2 source not unpacked"
   # Same ABI (soname libgd.so.3, every gd* symbol): without a format, libgd compiles its own
   # stubs that return an error, so PHP's gd.so (built against Debian's libgd) loads unchanged.
   run "configure + make libgd" gd-build nice -n 10 bash -c "cd '$src' && ./configure -q --prefix=/usr --disable-static --disable-rpath \
@@ -195,10 +196,7 @@ CURLDIR=$CACHE/$CURLKEY
 if [[ -f $CURLDIR/libcurl.so.4 ]]; then
   note "cached: .local/cache/$CURLKEY"
 else
-  rm -rf "$CURLDIR.tmp"; mkdir -p "$CURLDIR.tmp"
   debian_source curl "$CURLVER" "$CURLDIR.tmp" curl-source
-  src=$(find "$CURLDIR.tmp" -mindepth 1 -maxdepth 1 -type d -name 'curl-*' | head -n 1)
-  [[ -n $src ]] || die "curl source not unpacked"
   # Debian's series ends with the patches that turn the tree into the GnuTLS and NSS flavours
   # (debian/rules pops them for libcurl4): undo them. The other patches that touch configure.ac
   # only concern GSS-API and LDAP (disabled here), so the shipped configure script is used as is.
