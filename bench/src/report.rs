@@ -181,8 +181,13 @@ pub fn markdown(dir: &Path) -> Result<String> {
         }
         writeln!(
             o,
-            "\nphp-fpm: `{}`. RSS idle after init: bridge {} MiB, php-fpm (master + worker) {} MiB; after the first cold run and its warm home pages: bridge {} MiB, php-fpm {} MiB.\n",
+            "\nphp-fpm: `{}`. Runtime directory (the opcache file cache the seed is restored into): {}. RSS idle after init: bridge {} MiB, php-fpm (master + worker) {} MiB; after the first cold run and its warm home pages: bridge {} MiB, php-fpm {} MiB.\n",
             c.php_fpm,
+            if c.runtime_fs.is_empty() {
+                "the work dir's file system"
+            } else {
+                c.runtime_fs.as_str()
+            },
             mib(c.rss_idle_bridge_kib),
             mib(c.rss_idle_php_fpm_kib),
             mib(c.rss_after_warm_bridge_kib),
