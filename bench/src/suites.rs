@@ -83,12 +83,23 @@ struct FreshFs {
     mounted: bool,
 }
 
+/// An empty directory at `p`, after detaching a file system an interrupted run left mounted
+/// there (`umount` fails quietly when there is none).
+fn fresh_mountpoint(p: &Path) -> Result<()> {
+    let _ = std::process::Command::new("umount")
+        .arg("-l")
+        .arg(p)
+        .stderr(std::process::Stdio::null())
+        .status();
+    fresh_dir(p)
+}
+
 /// Lambda's default ephemeral storage.
 const FRESH_FS_BYTES: u64 = 512 << 20;
 
 impl FreshFs {
     fn new(mountpoint: &Path, image: &Path) -> Result<FreshFs> {
-        fresh_dir(mountpoint)?;
+        fresh_mountpoint(mountpoint)?;
         let mut fs = FreshFs {
             mountpoint: mountpoint.to_path_buf(),
             image: image.to_path_buf(),
@@ -604,7 +615,7 @@ pub async fn cold(
         ..Default::default()
     };
     let rt = site.work.join("cold-rt");
-    fresh_dir(&rt)?;
+    fresh_mountpoint(&rt)?;
     let ini = site.ini_with_cache(&rt, "cold", &[])?;
     idle_rss(site, &ini, &rt, &mut report).await?;
 
