@@ -148,6 +148,12 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Lookups in flight at once when init prefetches the seed's scripts' metadata (EFS answers
+/// many concurrent NFS requests; one at a time is what PHP would do).
+const PREFETCH_THREADS: usize = 16;
+/// The prefetch only warms caches: it stops after this long, whatever is left.
+const PREFETCH_BUDGET: Duration = Duration::from_secs(1);
+
 /// How long init may spend priming opcache (`LAMBDA_FPM_OPCACHE_PRIME`); Lambda allows 10 s of init.
 const PRIME_BUDGET: Duration = Duration::from_secs(3);
 
@@ -163,21 +169,39 @@ impl Bridge {
         let (started, root, restored) = tokio::join!(
             fpm.ensure_running(),
             tokio::task::spawn_blocking(move || crate::fs_probe::canonical_root(&root_dir)),
-            tokio::task::spawn_blocking(
-                move || seed.map(|(file, dir)| crate::opcache_seed::restore(&file, &dir))
-            )
+            tokio::task::spawn_blocking(move || seed.map(|(file, dir)| {
+                let restored = crate::opcache_seed::restore(&file, &dir);
+                // then look up the seed's scripts at once, so the first request's path walks
+                // hit the kernel's caches instead of EFS one at a time
+                let prefetched = match &restored {
+                    crate::opcache_seed::Restore::Restored { scripts, .. } => {
+                        Some(crate::metadata_prefetch::prefetch(
+                            scripts,
+                            PREFETCH_THREADS,
+                            PREFETCH_BUDGET,
+                        ))
+                    }
+                    _ => None,
+                };
+                (restored, prefetched)
+            }))
         );
         match restored {
-            Ok(Some(crate::opcache_seed::Restore::Restored { files, bytes, ms })) => {
-                tracing::info!(target: "init", files, bytes, ms, "opcache seed restored")
+            Ok(Some((
+                crate::opcache_seed::Restore::Restored {
+                    files, bytes, ms, ..
+                },
+                Some(p),
+            ))) => {
+                tracing::info!(target: "init", files, bytes, ms, prefetched = p.looked_up, missing = p.missing, prefetch_ms = p.ms, prefetch_out_of_time = p.out_of_time, "opcache seed restored")
             }
-            Ok(Some(crate::opcache_seed::Restore::Ignored(why))) => {
+            Ok(Some((crate::opcache_seed::Restore::Ignored(why), _))) => {
                 tracing::warn!(target: "init", "opcache seed ignored: {why}")
             }
-            Ok(Some(crate::opcache_seed::Restore::Absent)) => {
+            Ok(Some((crate::opcache_seed::Restore::Absent, _))) => {
                 tracing::info!(target: "init", "no opcache seed yet (the warm command publishes one)")
             }
-            Ok(None) => {}
+            Ok(Some((crate::opcache_seed::Restore::Restored { .. }, None))) | Ok(None) => {}
             Err(e) => tracing::warn!(target: "init", "opcache seed restore panicked: {e}"),
         }
         let root = match root {

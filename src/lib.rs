@@ -6,7 +6,7 @@
 //! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`].
 //! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
 //! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`opcache_seed`],
-//! [`opcache_prime`], [`logging`].
+//! [`opcache_prime`], [`metadata_prefetch`], [`logging`].
 
 pub mod cache_policy;
 pub mod cgi_env;
@@ -21,6 +21,7 @@ pub mod fastcgi_transport;
 pub mod fs_probe;
 pub mod handler;
 pub mod logging;
+pub mod metadata_prefetch;
 pub mod opcache_prime;
 pub mod opcache_seed;
 pub mod origin;

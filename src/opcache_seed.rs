@@ -61,8 +61,13 @@ pub fn file_cache_dir(mode: SeedMode, runtime_dir: &Path, seed_dir: &Path) -> Pa
 pub enum Restore {
     /// No archive (nothing published yet).
     Absent,
-    /// Unpacked: files and bytes.
-    Restored { files: usize, bytes: u64, ms: u64 },
+    /// Unpacked: files and bytes, and the scripts the entries are for (see [`script_path`]).
+    Restored {
+        files: usize,
+        bytes: u64,
+        ms: u64,
+        scripts: Vec<PathBuf>,
+    },
     /// An archive was there but unusable; the cache starts empty.
     Ignored(String),
 }
@@ -86,7 +91,8 @@ pub fn restore(seed_file: &Path, target: &Path) -> Restore {
     ));
     let _ = std::fs::remove_dir_all(&staging);
     match unpack(&data, &staging) {
-        Ok((files, bytes)) => {
+        Ok((scripts, bytes)) => {
+            let files = scripts.len();
             // Move the build-id directories into place one by one: the target directory itself
             // never disappears (php-fpm checks it exists while it starts, concurrently).
             let moved = (|| {
@@ -105,6 +111,7 @@ pub fn restore(seed_file: &Path, target: &Path) -> Restore {
                     files,
                     bytes,
                     ms: started.elapsed().as_millis() as u64,
+                    scripts: scripts.iter().filter_map(|e| script_path(e)).collect(),
                 },
                 Err(e) => {
                     empty_dir(target);
@@ -131,10 +138,23 @@ fn empty_dir(dir: &Path) {
     let _ = std::fs::create_dir_all(dir);
 }
 
-fn unpack(data: &[u8], into: &Path) -> std::io::Result<(usize, u64)> {
+/// The script a file-cache entry is for: PHP stores `/a/b.php` as `<build id>/a/b.php.bin`.
+pub fn script_path(entry: &Path) -> Option<PathBuf> {
+    let mut parts = entry.components();
+    parts.next()?; // the build id
+    let rest = parts.as_path();
+    let name = rest.file_name()?.to_str()?.strip_suffix(".bin")?;
+    if name.is_empty() {
+        return None;
+    }
+    Some(Path::new("/").join(rest.with_file_name(name)))
+}
+
+/// Unpacks into `into`; returns the files' archive paths and their total size.
+fn unpack(data: &[u8], into: &Path) -> std::io::Result<(Vec<PathBuf>, u64)> {
     std::fs::create_dir_all(into)?;
     let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(data)?);
-    let (mut files, mut bytes) = (0usize, 0u64);
+    let (mut files, mut bytes) = (Vec::new(), 0u64);
     let mut created = std::collections::HashSet::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -165,7 +185,7 @@ fn unpack(data: &[u8], into: &Path) -> std::io::Result<(usize, u64)> {
         {
             std::fs::create_dir_all(parent)?;
         }
-        files += 1;
+        files.push(path);
         bytes += entry.size();
         // writes the content and keeps the entry's mtime (publish_if_newer compares them)
         entry.unpack(&dest)?;
@@ -318,7 +338,23 @@ mod tests {
         let target = base.join("rt/opcache");
         std::fs::create_dir_all(&target).unwrap();
         match restore(&seed, &target) {
-            Restore::Restored { files, bytes, .. } => assert_eq!((files, bytes), (2, 8000)),
+            Restore::Restored {
+                files,
+                bytes,
+                scripts,
+                ..
+            } => {
+                assert_eq!((files, bytes), (2, 8000));
+                let mut scripts = scripts;
+                scripts.sort();
+                assert_eq!(
+                    scripts,
+                    vec![
+                        PathBuf::from("/mnt/wordpress/wp-includes/load.php"),
+                        PathBuf::from("/mnt/wordpress/wp-includes/plugin.php")
+                    ]
+                );
+            }
             other => panic!("{other:?}"),
         }
         let got =
@@ -351,6 +387,28 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(source.join("0123abcd/new.php.bin"), b"x").unwrap();
         assert_eq!(publish_if_newer(&source, &seed).unwrap().unwrap().files, 3);
+    }
+
+    #[test]
+    fn script_paths_of_file_cache_entries() {
+        let cases = [
+            (
+                "0123abcd/mnt/wordpress/index.php.bin",
+                Some("/mnt/wordpress/index.php"),
+            ),
+            ("0123abcd/a.php.bin", Some("/a.php")),
+            ("0123abcd/mnt/wordpress/readme.txt", None),
+            ("0123abcd/.bin", None),
+            ("0123abcd", None),
+            ("index.php.bin", None),
+        ];
+        for (entry, want) in cases {
+            assert_eq!(
+                script_path(Path::new(entry)),
+                want.map(PathBuf::from),
+                "{entry}"
+            );
+        }
     }
 
     #[test]

@@ -97,7 +97,18 @@ async fn seed_published_restored_and_safe() {
     );
     assert_eq!(v2(b.invoke(get("/seeded.php")).await).text(), "version one");
     let log = std::fs::read_to_string(Lambda::log_path("seed-b")).unwrap();
-    assert!(log.contains("opcache seed restored"), "{log}");
+    let restored_line: serde_json::Value = serde_json::from_str(
+        log.lines()
+            .find(|l| l.contains("opcache seed restored"))
+            .unwrap_or_else(|| panic!("{log}")),
+    )
+    .unwrap();
+    // init also looked up the seed's scripts (the ones sandbox A ran), all of which exist
+    assert!(
+        restored_line["prefetched"].as_u64().unwrap() >= 2,
+        "{restored_line}"
+    );
+    assert_eq!(restored_line["missing"], 0, "{restored_line}");
     let first = log
         .lines()
         .find(|l| l.contains("\"path\":\"/.lambda-fpm/"))
