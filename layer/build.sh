@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the lambda-fpm Lambda layer: dist/lambda-fpm-layer.zip, whose contents unpack at /opt.
+# Build the lambda-fpm Lambda layer: dist/lambda-fpm-layer.zip, whose contents unpack at /opt,
+# and the optional ICU add-on layer dist/lambda-fpm-icu-full.zip (intl data for every language).
 #
 #   layer/build.sh
 #
@@ -13,13 +14,16 @@
 #   /opt/share/zoneinfo/            time zone database (the bundled PHP looks here)
 #   /opt/ssl/cert.pem               CA certificates (Debian's ca-certificates)
 #   /opt/php/php.ini, php-fpm.conf  from php/, and /opt/php/conf.d/00-layer.ini (generated)
+# and in the add-on: /opt/share/icu/icudt72l.dat, the ICU data the main layer leaves out.
 #
 # Environment (all optional):
 #   LAMBDA_FPM_BOOTSTRAP=path   use this prebuilt bridge binary instead of running cargo lambda build
 #   LAYER_OUT=path              zip to write (default: dist/lambda-fpm-layer.zip)
 #   LAYER_STAGE=dir             staging dir (default: .local/layer/stage; becomes the zip's root)
-#   LAYER_ICU_LOCALES="en de"   keep ICU locale data only for these languages (+ root); default: all.
-#                               Saves up to ~15 MB but changes intl for the others (layer/README.md)
+#   LAYER_ICU_OUT=path          the ICU add-on layer to write (default: dist/lambda-fpm-icu-full.zip)
+#   LAYER_ICU_LOCALES="en de"   ICU locale data kept in the main layer: these languages (+ root);
+#                               default: en; "all" keeps every language (+15 MB). What is left out
+#                               is in the ICU add-on layer (layer/README.md)
 #
 # Slow, rarely-changing pieces are cached under .local/cache/ with a key in the directory name
 # (lean libgd: Debian's source, rebuilt without AVIF/HEIF/TIFF/XPM/fontconfig). See layer/README.md.
@@ -28,6 +32,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 OUT=${LAYER_OUT:-$ROOT/dist/lambda-fpm-layer.zip}
+ICU_OUT=${LAYER_ICU_OUT:-$ROOT/dist/lambda-fpm-icu-full.zip}
 STAGE=${LAYER_STAGE:-$ROOT/.local/layer/stage}
 CACHE=$ROOT/.local/cache
 LOGDIR=$ROOT/.local/layer/logs
@@ -315,21 +320,27 @@ done <"$LOGDIR/libs.txt"
 note "$(wc -l <"$LOGDIR/libs.txt") libraries, $(du -sh "$OPT/lib" | cut -f1) with extensions"
 [[ -f $OPT/lib/ld-linux-x86-64.so.2 && -f $OPT/lib/libc.so.6 ]] || die "loader/libc missing from closure"
 # ICU's data library (libicudata, 30 MB: the largest file) trimmed with ICU's own icupkg, keeping
-# the same soname and data symbol. Removed: table-based converters (*.cnv, 5 MB: UConverter then
-# only knows UTF-*/ASCII/Latin-1; libxml2 and PHP convert other charsets with iconv/mbstring),
-# dictionary word-break data for CJK/Thai/Khmer/Lao/Burmese (*.dict, 3 MB: IntlBreakIterator falls
-# back to rules), unit display names (unit/, 3 MB: PHP has no MeasureFormat API), StringPrep
-# profiles (*.spp: only ICU's IDNA2003/usprep APIs use them; PHP 8 has UTS #46 IDNA only). Kept:
-# locales, collation, currencies, time zone and language names, transliteration, normalization, IDNA.
-# LAYER_ICU_LOCALES (optional, e.g. "en de fr"): also remove the locale data (main, coll, curr,
-# lang, region, zone, rbnf, brkitr trees) of every other language; root and translit/ stay.
-ICU_LOCALES=$(tr ', ' '\n\n' <<<"${LAYER_ICU_LOCALES:-}" | grep . | sort -u | tr '\n' ' ' || true)
-for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$l' is not a language code (2-3 lowercase letters)"; done
+# the same soname and data symbol. Left out of the main layer (measured in layer/README.md):
+# - the locale data (main, coll, curr, lang, region, zone, rbnf, brkitr trees) of every language but
+#   LAYER_ICU_LOCALES (default: en; root always stays): WordPress formats and translates with its
+#   own .mo files, not with intl; 15 of the remaining 20 MB;
+# - table-based converters (*.cnv, 5 MB: UConverter then only knows UTF-*/ASCII/Latin-1; libxml2 and
+#   PHP convert other charsets with iconv/mbstring), dictionary word-break data for CJK/Thai/Khmer/
+#   Lao/Burmese (*.dict, 3 MB: IntlBreakIterator falls back to rules), unit display names (unit/,
+#   3 MB: PHP has no MeasureFormat API), StringPrep profiles (*.spp: only ICU's IDNA2003/usprep).
+# Kept: root, the kept languages, transliteration, normalization, IDNA, time zones, confusables.
+# Everything left out goes, byte for byte, into the ICU add-on layer: one common data file,
+# /opt/share/icu/icudt72l.dat. ICU reads it by itself when an item is not in the linked data and
+# ICU_DATA names its directory (the bridge sets ICU_DATA=/opt/share/icu for php-fpm and php), so
+# main layer + add-on = Debian's complete ICU data.
+ICU_LOCALES=$(tr ', ' '\n\n' <<<"${LAYER_ICU_LOCALES:-en}" | grep . | sort -u | tr '\n' ' ' || true)
+[[ $ICU_LOCALES == "all " ]] && ICU_LOCALES=
+for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$l' is not a language code (2-3 lowercase letters) nor 'all'"; done
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
 icupath=$(readlink -f "$(awk -v n="$icu" '$1==n {print $2}' "$LOGDIR/libs.txt")")
 icuver=$(dpkg-query -W -f='${Version}' "$(dpkg -S "$icupath" | cut -d: -f1)")   # libicu72's version
-ICUDIR=$CACHE/icudata-$icuver-trim-v2${ICU_LOCALES:+-locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)}
-if [[ ! -f $ICUDIR/$icu ]]; then
+ICUDIR=$CACHE/icudata-$icuver-split-v3-${ICU_LOCALES:+locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)}${ICU_LOCALES:-all}
+if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
   # extract the common data package (symbol icudtNN_dat) from the Debian library
   python3 - "$OPT/lib/$icu" "$ICUDIR.tmp" <<'EOF'
@@ -355,28 +366,48 @@ EOF
     grep -E '^((coll|curr|lang|region|zone|rbnf|brkitr)/)?[a-z]{2,3}(_[A-Za-z0-9]+)*\.res$' "$ICUDIR.tmp/all.txt" |
       grep -vE '(^|/)res_index\.res$' | grep -vE "(^|/)($keep)(_[A-Za-z0-9]+)*\.res\$" >>"$ICUDIR.tmp/remove.txt" || true
   fi
-  mkdir -p "$ICUDIR.tmp/out"
-  icupkg --ignore-deps -r "$ICUDIR.tmp/remove.txt" "$ICUDIR.tmp/$icupkgname.dat" "$ICUDIR.tmp/out/$icupkgname.dat" \
-    >"$LOGDIR/icupkg.log" 2>&1   # --ignore-deps: brkitr/root.res names the removed dictionaries
+  mkdir -p "$ICUDIR.tmp/out" "$ICUDIR.tmp/items" "$ICUDIR.tmp/addon"
+  # --ignore-deps: brkitr/root.res names the removed dictionaries, and the add-on's locales use the
+  # pool bundles (pool.res) that stay in the main data (both cut from the same Debian package)
+  {
+    icupkg --ignore-deps -r "$ICUDIR.tmp/remove.txt" "$ICUDIR.tmp/$icupkgname.dat" "$ICUDIR.tmp/out/$icupkgname.dat"
+    icupkg -x "$ICUDIR.tmp/remove.txt" -d "$ICUDIR.tmp/items" "$ICUDIR.tmp/$icupkgname.dat"
+    icupkg --ignore-deps -s "$ICUDIR.tmp/items" -a "$ICUDIR.tmp/remove.txt" new "$ICUDIR.tmp/addon/$icupkgname.dat"
+  } >"$LOGDIR/icupkg.log" 2>&1 || die "icupkg failed (see $LOGDIR/icupkg.log)"
+  # the split loses nothing: every item of Debian's package is in exactly one of the two
+  sort "$ICUDIR.tmp/all.txt" >"$ICUDIR.tmp/all.sorted"
+  { icupkg --ignore-deps -l "$ICUDIR.tmp/out/$icupkgname.dat"; icupkg --ignore-deps -l "$ICUDIR.tmp/addon/$icupkgname.dat"; } | sort >"$ICUDIR.tmp/split.sorted"
+  cmp -s "$ICUDIR.tmp/all.sorted" "$ICUDIR.tmp/split.sorted" || die "ICU split: main + add-on items differ from Debian's package"
   printf '\t.section .rodata\n\t.globl %s\n\t.type %s, @object\n\t.balign 16\n%s:\n\t.incbin "%s"\n\t.size %s, . - %s\n\t.section .note.GNU-stack,"",@progbits\n' \
     "$icusym" "$icusym" "$icusym" "$ICUDIR.tmp/out/$icupkgname.dat" "$icusym" "$icusym" >"$ICUDIR.tmp/data.S"
   gcc -shared -nostdlib -Wl,-soname,"$icu" -o "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/data.S"
   strip --strip-unneeded "$ICUDIR.tmp/$icu"
-  mkdir -p "$ICUDIR" && mv "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/remove.txt" "$ICUDIR/" && rm -rf "$ICUDIR.tmp"
+  rm -rf "$ICUDIR" && mkdir -p "$ICUDIR/addon"
+  mv "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/remove.txt" "$ICUDIR/"
+  mv "$ICUDIR.tmp/addon/$icupkgname.dat" "$ICUDIR/addon/"
+  mv "$ICUDIR.tmp/name" "$ICUDIR/name"   # last: marks the cache entry complete
+  rm -rf "$ICUDIR.tmp"
 fi
-note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) ($(wc -l <"$ICUDIR/remove.txt") data items removed${ICU_LOCALES:+; locales kept: root ${ICU_LOCALES% }})"
+read -r _ ICU_PKG <"$ICUDIR/name"
+note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) (locales: root ${ICU_LOCALES:-all}); add-on $ICU_PKG.dat: $(du -h "$ICUDIR/addon/$ICU_PKG.dat" | cut -f1), $(wc -l <"$ICUDIR/remove.txt") items"
 install -m 0755 "$ICUDIR/$icu" "$OPT/lib/$icu"
 # The bundled libc has Debian's gconv path compiled in; point it at /opt/lib/gconv (same length).
 binpatch "$OPT/lib/libc.so.6" "/usr/lib/x86_64-linux-gnu/gconv=/opt/lib/+gconv"
 # RPATH (not RUNPATH: --force-rpath) so /opt/lib wins over LD_LIBRARY_PATH, which Lambda sets to
 # /var/lang/lib:/lib64:/usr/lib64:...:/opt/lib -- with RUNPATH, Amazon Linux's own libc (2.34)
 # would be mixed with our loader (2.36) and crash.
+# Only the two executables get one: the loader searches the executable's DT_RPATH for every
+# library of the process (dlopen()ed extensions and their dependencies too) unless the requesting
+# object has a DT_RUNPATH, and none of the bundled objects has one (checked here). patchelf on every
+# library added ~1.7 MB (it appends a grown copy of .dynstr: 0.6 MB for libicui18n alone).
+# test-portable.sh checks that every library mapped into php and php-fpm comes from /opt/lib.
 for f in "$OPT/bin/php-fpm" "$OPT/bin/php"; do
   patchelf --set-interpreter /opt/lib/ld-linux-x86-64.so.2 --force-rpath --set-rpath /opt/lib "$f"
 done
 for f in "$OPT"/lib/php/$PHPAPI/*.so "$OPT"/lib/*.so*; do
-  case ${f##*/} in ld-linux-x86-64.so.2|libc.so.6) continue ;; esac
-  patchelf --force-rpath --set-rpath /opt/lib "$f"
+  if readelf -d "$f" | grep -qE '\((RUNPATH|RPATH)\)'; then
+    die "${f#$OPT/} has its own RPATH/RUNPATH: the executables' RPATH would not cover its dependencies"
+  fi
 done
 
 # ---------------------------------------------------------------- 6. data files
@@ -439,4 +470,13 @@ zipped=$(stat -c %s "$OUT")
 awk -v o="${OUT#$ROOT/}" -v z="$zipped" -v u="$unzipped" 'BEGIN {
   printf "\nlayer: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB; Lambda limit: 250 MB with the function)\n", o, z, z/1048576, u, u/1048576 }'
 printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
+# The ICU add-on layer: the ICU data left out above, as /opt/share/icu/<package>.dat. Optional;
+# attach it after the main layer (Terraform: icu_full_data = true) for intl in every language.
+ICU_STAGE=$STAGE.icu
+rm -rf "$ICU_STAGE" && mkdir -p "$ICU_STAGE/share/icu" "$(dirname "$ICU_OUT")"
+install -m 0644 "$ICUDIR/addon/$ICU_PKG.dat" "$ICU_STAGE/share/icu/$ICU_PKG.dat"
+rm -f "$ICU_OUT"
+(cd "$ICU_STAGE" && zip -q -9 -X -r "$ICU_OUT" share)
+awk -v o="${ICU_OUT#$ROOT/}" -v z="$(stat -c %s "$ICU_OUT")" -v u="$(unzip -l "$ICU_OUT" | tail -n 1 | awk '{print $1}')" 'BEGIN {
+  printf "ICU add-on layer (optional): %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB)\n", o, z, z/1048576, u, u/1048576 }'
 printf 'built in %ds\n' $((SECONDS - T0))

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Portability proof for the Lambda layer (run by CI): the layer must work with NO host libraries.
 #
-#   layer/test-portable.sh [path/to/lambda-fpm-layer.zip]
+#   layer/test-portable.sh [path/to/lambda-fpm-layer.zip [path/to/lambda-fpm-icu-full.zip]]
 #
-# Without an argument it uses dist/lambda-fpm-layer.zip, building it with layer/build.sh if absent.
+# Without arguments it uses dist/lambda-fpm-layer.zip and dist/lambda-fpm-icu-full.zip (the ICU
+# add-on layer), building them with layer/build.sh if absent.
 # For each root file system it unzips the layer at <root>/opt, adds a minimal /dev, /proc, /tmp and a
 # document root (/mnt/wordpress: a PHP script using mysqli/gd/intl/curl + a static file), then under
 # chroot:
@@ -12,10 +13,12 @@
 #     FastCGI requests (cgi-fcgi from the host, through the socket in <root>/tmp);
 #   - bridge_test <root>: /opt/bootstrap against a Runtime API emulator (see that function).
 # Roots (LAYER_TEST_ROOTS, default "empty bullseye"):
-#   empty     nothing but the layer: no libc, no shell, no /etc
+#   empty     nothing but the main layer: no libc, no shell, no /etc; intl has English + root
+#             locale data only (other languages fall back to root)
 #   bullseye  debootstrap --variant=minbase bullseye (glibc 2.31, older than the layer's 2.36),
 #             with LD_LIBRARY_PATH pointing at its libc as Lambda's does at Amazon Linux's
-#             (cached in .local/cache/rootfs/, key = suite + variant + mirror + recipe version)
+#             (cached in .local/cache/rootfs/, key = suite + variant + mirror + recipe version);
+#             the main layer plus the ICU add-on layer: intl in every language
 # Also: the bridge binary's glibc symbol versions are all <= 2.34 (provided.al2023).
 # Last line: "layer: N passed, M failed" (exit status 1 if M > 0).
 set -euo pipefail
@@ -23,6 +26,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 ZIP=${1:-$ROOT/dist/lambda-fpm-layer.zip}
+ICU_ZIP=${2:-$(dirname "$ZIP")/lambda-fpm-icu-full.zip}
 ROOTS=${LAYER_TEST_ROOTS:-empty bullseye}
 WORK=$ROOT/.local/test-portable
 CACHE=$ROOT/.local/cache/rootfs
@@ -37,6 +41,12 @@ LAMBDA_ENV=(PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin LANG=en_US.UTF-8 TZ=:UTC
   LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   AWS_LAMBDA_FUNCTION_NAME=lambda-fpm-test AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
   _HANDLER=bootstrap HOME=/tmp)
+# What the bridge adds to PHP's environment besides its own LAMBDA_FPM_* variables (the contract
+# src/php_fpm.rs and src/commands/php_cli.rs keep): the ini scan dir and the ICU add-on's directory.
+PHP_ENV=(PHP_INI_SCAN_DIR=/opt/php/conf.d:/var/task/php/conf.d ICU_DATA=/opt/share/icu)
+# The roots that get the ICU add-on layer as well, and what test.php must then report.
+with_icu_addon() { [[ $1 == bullseye ]]; }
+intl_expected() { if with_icu_addon "$1"; then echo 'all languages'; else echo 'en only'; fi; }
 
 CHROOT=$(command -v chroot)   # absolute: the env -i below has Lambda's PATH, without /usr/sbin
 CGI_FCGI=$(command -v cgi-fcgi)
@@ -61,9 +71,9 @@ if (( ${#need[@]} )); then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if [[ ! -f $ZIP ]]; then
-  [[ $# -eq 0 ]] || { echo "no such layer zip: $ZIP" >&2; exit 2; }
-  info "dist/lambda-fpm-layer.zip missing: building it (layer/build.sh)"
+if [[ ! -f $ZIP || ! -f $ICU_ZIP ]]; then
+  [[ $# -eq 0 ]] || { echo "no such layer zip: $ZIP or $ICU_ZIP" >&2; exit 2; }
+  info "dist/lambda-fpm-layer.zip or dist/lambda-fpm-icu-full.zip missing: building them (layer/build.sh)"
   "$ROOT/layer/build.sh"
 fi
 
@@ -145,6 +155,8 @@ prepare_root() {
     *) echo "unknown root $name" >&2; return 1 ;;
   esac
   rm -rf "$r/opt" && mkdir -p "$r/opt" && unzip -q "$ZIP" -d "$r/opt"
+  # a second layer unpacks into the same /opt, as Lambda does (the add-on only adds files)
+  if with_icu_addon "$name"; then unzip -q -n "$ICU_ZIP" -d "$r/opt"; fi
   # minimal /dev, and /proc (mounted by the caller; Lambda has both; php-fpm.conf logs to /proc/self/fd/2)
   mkdir -p "$r/dev" "$r/proc" "$r/tmp" "$r/var/task/php/conf.d" "$r/mnt/wordpress"
   chmod 1777 "$r/tmp"
@@ -184,10 +196,40 @@ $back = imagecreatefromstring($png);
 $gi = gd_info();
 $r['gd'] = str_starts_with($png, "\x89PNG") && str_starts_with($jpg, "\xFF\xD8") && str_starts_with($webp, 'RIFF')
     && imagesx($back) === 16 && imagecolorat($back, 3, 3) === 0xFF0000 && $gi['FreeType Support'];
-$r['intl'] = Normalizer::normalize("e\u{301}", Normalizer::FORM_C) === "\u{e9}"   // intl + ICU data
-    && (new NumberFormatter('de_DE', NumberFormatter::DECIMAL))->format(1234.5) === '1.234,5'
-    && (new IntlDateFormatter('fr_FR', IntlDateFormatter::LONG, IntlDateFormatter::NONE, 'UTC'))->format(0) === '1 janvier 1970'
-    && idn_to_ascii('bücher.example') === 'xn--bcher-kva.example';
+$r['intl'] = Normalizer::normalize("e\u{301}", Normalizer::FORM_C) === "\u{e9}"   // intl + the main layer's ICU data
+    && (new NumberFormatter('en_US', NumberFormatter::DECIMAL))->format(1234.5) === '1,234.5'
+    && (new IntlDateFormatter('en_GB', IntlDateFormatter::LONG, IntlDateFormatter::NONE, 'UTC'))->format(0) === '1 January 1970'
+    && (new NumberFormatter('en_US', NumberFormatter::CURRENCY))->formatCurrency(1234.5, 'EUR') === '€1,234.50'
+    && idn_to_ascii('bücher.example') === 'xn--bcher-kva.example'
+    && transliterator_transliterate('Any-Latin; Latin-ASCII', 'Привет') === 'Privet'
+    && (new Collator('en_US'))->compare('a', 'B') === -1 && IntlChar::charName('€') === 'EURO SIGN';
+// The ICU data the main layer leaves out (the ICU add-on layer): other languages' locale data,
+// converters, dictionaries. Either all of it works (add-on present) or none (main layer alone,
+// where other locales fall back to root); a mix means the split is broken.
+$th = IntlBreakIterator::createWordInstance('th'); $th->setText('สวัสดีครับ');
+$cv = new UConverter('UTF-8', 'ibm-943_P15A-2003');       // Shift_JIS table (*.cnv)
+$full = [
+    'de number' => (new NumberFormatter('de_DE', NumberFormatter::DECIMAL))->format(1234.5) === '1.234,5',
+    'fr date' => (new IntlDateFormatter('fr_FR', IntlDateFormatter::LONG, IntlDateFormatter::NONE, 'UTC'))->format(0) === '1 janvier 1970',
+    'sv collation' => (new Collator('sv_SE'))->compare('ä', 'z') === 1,
+    'de display names' => Locale::getDisplayLanguage('fr', 'de') === 'Französisch',
+    'de currency' => (new NumberFormatter('de_DE', NumberFormatter::CURRENCY))->formatCurrency(1234.5, 'EUR') === "1.234,50\u{a0}€",
+    'ja currency' => (new NumberFormatter('ja_JP', NumberFormatter::CURRENCY))->formatCurrency(1234, 'JPY') === '￥1,234',
+    'th dictionary' => count(iterator_to_array($th)) === 3,
+    'sjis converter' => @$cv->convert("\x82\xa0") === "\u{3042}",
+];
+$fallback = (new NumberFormatter('de_DE', NumberFormatter::DECIMAL))->format(1234.5) === '1234.5';
+$n = count(array_filter($full));
+$r['intl data'] = $n === count($full) ? 'all languages' : ($n === 0 && $fallback ? 'en only'
+    : 'FAIL (' . implode(', ', array_keys(array_filter($full, fn($ok) => !$ok))) . ' missing)');
+// every shared object mapped into this process comes from the layer (the executables' RPATH
+// covers all libraries and extensions, before Lambda's LD_LIBRARY_PATH)
+$foreign = [];
+foreach (file('/proc/self/maps') as $line) {
+    $f = preg_split('/\s+/', trim($line))[5] ?? '';
+    if (preg_match('/\.so(\.|$)/', $f) && !str_starts_with($f, '/opt/')) { $foreign[$f] = true; }
+}
+$r['libraries from /opt only'] = $foreign === [] ? true : 'FAIL: ' . implode(' ', array_keys($foreign));
 $cv = curl_version();                                     // curl with TLS and the layer's CA bundle
 $r['curl'] = curl_init() instanceof CurlHandle && str_contains($cv['ssl_version'], 'OpenSSL')
     && ($cv['features'] & CURL_VERSION_HTTP2) && ($cv['features'] & CURL_VERSION_LIBZ) && in_array('https', $cv['protocols'], true)
@@ -215,9 +257,6 @@ $r['xml'] = simplexml_load_string('<a><b>1</b></a>')->b == '1' && (new DOMDocume
 $z = new ZipArchive(); $zf = sys_get_temp_dir() . '/t' . getmypid() . '.zip';
 $r['xml charsets (libxml2 via iconv)'] = (string) simplexml_load_string("<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\xE9</a>") === 'é'
     && (string) simplexml_load_string("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x82\xA0</a>") === 'あ';
-$r['intl extras'] = transliterator_transliterate('Any-Latin; Latin-ASCII', 'Привет') === 'Privet'
-    && (new Collator('sv_SE'))->compare('ä', 'z') === 1 && Locale::getDisplayLanguage('fr', 'de') === 'Französisch'
-    && (new NumberFormatter('de_DE', NumberFormatter::CURRENCY))->formatCurrency(1234.5, 'EUR') === "1.234,50\u{a0}€";
 $r['zip'] = $z->open($zf, ZipArchive::CREATE) === true && $z->addFromString('a.txt', 'hi') && $z->close()
     && (new ZipArchive())->open($zf) === true; @unlink($zf);
 $r['exif'] = function_exists('exif_read_data');
@@ -259,9 +298,14 @@ test_php_cli() {
   out=$(in_root "$r" /opt/bin/php -r 'echo php_ini_loaded_file(), " ", php_ini_scanned_files() ? "scanned" : "-", " ", ini_get("extension_dir");' 2>&1) || true
   [[ $out == "/opt/php/php.ini scanned /opt/lib/php/20220829" ]] && pass "php finds /opt/php/php.ini + conf.d with no options" ||
     fail "php finds /opt/php/php.ini + conf.d with no options (got: $out)"
-  out=$(in_root "$r" /opt/bin/php /mnt/wordpress/test.php 2>&1) || true
+  out=$(env -i "${LAMBDA_ENV[@]}" "${PHP_ENV[@]}" "$CHROOT" "$r" /opt/bin/php /mnt/wordpress/test.php 2>&1) || true
   if grep -q '=FAIL' <<<"$out" || ! grep -q '^iconv=ok' <<<"$out" || ! grep -q '^curl https GET.*=ok' <<<"$out"; then fail "php CLI: extension checks in test.php"; echo "$out" | sed 's/^/       | /'
   else pass "php CLI: mysqli/gd/intl/curl+https/openssl/mbstring/iconv/xml/zip/exif/fileinfo/sodium/tz checks ($(grep -c '=ok' <<<"$out") ok)"; fi
+  local want; want=$(intl_expected "$(basename "$r")")
+  grep -qx "intl data=$want" <<<"$out" && pass "php CLI: intl data: $want" ||
+    fail "php CLI: intl data: want '$want', got '$(sed -n 's/^intl data=//p' <<<"$out")'"
+  grep -qx 'libraries from /opt only=ok' <<<"$out" && pass "php CLI: every mapped library is under /opt" ||
+    fail "php CLI: every mapped library is under /opt ($(sed -n 's/^libraries from \/opt only=//p' <<<"$out"))"
 }
 
 # fcgi ROOT METHOD SCRIPT [BODY]: one FastCGI request to the php-fpm socket inside ROOT
@@ -278,7 +322,7 @@ test_php_fpm() {
   local r=$1 log=$WORK/$(basename "$1")-php-fpm.log out pid i
   # spawned exactly as the bridge does (contract): env + flags; --allow-to-run-as-root since we are root
   env -i "${LAMBDA_ENV[@]}" LAMBDA_FPM_SOCKET=/tmp/lambda-fpm/php-fpm.sock LAMBDA_FPM_PID=/tmp/lambda-fpm/php-fpm.pid \
-    LAMBDA_FPM_RUNTIME_DIR=/tmp/lambda-fpm LAMBDA_FPM_OPCACHE_DIR=/tmp/lambda-fpm/opcache PHP_INI_SCAN_DIR=/opt/php/conf.d:/var/task/php/conf.d \
+    LAMBDA_FPM_RUNTIME_DIR=/tmp/lambda-fpm LAMBDA_FPM_OPCACHE_DIR=/tmp/lambda-fpm/opcache "${PHP_ENV[@]}" \
     "$CHROOT" "$r" /opt/bin/php-fpm --nodaemonize --force-stderr --fpm-config /opt/php/php-fpm.conf -c /opt/php/php.ini \
     --allow-to-run-as-root >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")
@@ -291,6 +335,10 @@ test_php_fpm() {
      grep -q '^curl https GET.*=ok' <<<"$out" && ! grep -q '=FAIL' <<<"$out"; then
     pass "php-fpm serves test.php over FastCGI, all extension checks ok, opcache on"
   else fail "php-fpm serves test.php over FastCGI"; echo "$out" | sed 's/^/       | /' | head -n 40; fi
+  local want; want=$(intl_expected "$(basename "$r")")
+  grep -q "^intl data=$want" <<<"$out" && grep -q '^libraries from /opt only=ok' <<<"$out" &&
+    pass "php-fpm worker: intl data: $want; every mapped library is under /opt" ||
+    fail "php-fpm worker: intl data $want, libraries from /opt ($(grep -E '^(intl data|libraries from)' <<<"$out" | tr '\n' ' '))"
   out=$(fcgi "$r" POST test.php 'name=wp&x=1' 2>&1) || true
   grep -q '^post=ok' <<<"$out" && pass "POST body reaches PHP (\$_POST)" || { fail "POST body reaches PHP"; echo "$out" | sed 's/^/       | /' | head; }
   out=$(fcgi "$r" GET style.css 2>&1) || true
@@ -318,6 +366,7 @@ bridge_test() {
   local r=$1 loader=${2:-}
   local out
   if out=$(LAMBDA_FPM_CHROOT="$r" LAMBDA_FPM_CHROOT_LOADER=$([[ $loader == loader ]] && echo 1 || echo 0) \
+      LAMBDA_FPM_CHROOT_INTL="$(intl_expected "$(basename "$r")")" \
       cargo test -q --test layer_chroot -- --ignored --test-threads=1 2>&1) \
       && grep -q "1 passed" <<<"$out"; then
     pass "bootstrap in $(basename "$r") root serves a PHP page, a static file and a denial${loader:+ (layer loader)}"

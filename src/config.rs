@@ -66,6 +66,9 @@ pub struct Config {
     pub php_fpm_conf: PathBuf,
     /// Exported to php-fpm as `PHP_INI_SCAN_DIR`. `LAMBDA_FPM_PHP_INI_SCAN_DIR`.
     pub php_ini_scan_dir: String,
+    /// Exported to php-fpm and the php CLI as `ICU_DATA`: where ICU looks for data the linked
+    /// library lacks (the ICU add-on layer's `icudt72l.dat`). `LAMBDA_FPM_ICU_DATA`.
+    pub icu_data: String,
     /// Socket, pid file and opcache file cache live here. `LAMBDA_FPM_RUNTIME_DIR`.
     pub runtime_dir: PathBuf,
     /// How long php-fpm may take to open its socket. `LAMBDA_FPM_PHP_START_TIMEOUT_MS`.
@@ -214,6 +217,9 @@ pub mod defaults {
     pub const PHP_INI: &str = "/opt/php/php.ini";
     pub const PHP_FPM_CONF: &str = "/opt/php/php-fpm.conf";
     pub const PHP_INI_SCAN_DIR: &str = "/opt/php/conf.d:/var/task/php/conf.d";
+    /// Where the ICU add-on layer puts its data (nothing there without it: ICU then uses only
+    /// the data linked into the main layer's libicudata).
+    pub const ICU_DATA: &str = "/opt/share/icu";
     pub const RUNTIME_DIR: &str = "/tmp/lambda-fpm";
     pub const ORIGIN_SECRET_HEADER: &str = "x-origin-secret";
     /// Lambda's request and buffered response payload limit.
@@ -283,6 +289,15 @@ impl Config {
             ));
         }
 
+        // ICU_DATA is a list like PATH; a relative entry would depend on php-fpm's working dir.
+        let icu_data = v.string("LAMBDA_FPM_ICU_DATA", defaults::ICU_DATA);
+        if icu_data.split(':').any(|d| !d.starts_with('/')) {
+            return Err(err(
+                "LAMBDA_FPM_ICU_DATA",
+                format!("must be absolute directories separated by ':', got {icu_data:?}"),
+            ));
+        }
+
         let max_payload = defaults::LAMBDA_PAYLOAD_BYTES;
         let document_root = v.absolute_path("LAMBDA_FPM_DOCUMENT_ROOT", defaults::DOCUMENT_ROOT)?;
         let default_seed_dir = document_root.join(".lambda-fpm");
@@ -311,6 +326,7 @@ impl Config {
             php_ini: v.absolute_path("LAMBDA_FPM_PHP_INI", defaults::PHP_INI)?,
             php_fpm_conf: v.absolute_path("LAMBDA_FPM_PHP_FPM_CONF", defaults::PHP_FPM_CONF)?,
             php_ini_scan_dir: v.string("LAMBDA_FPM_PHP_INI_SCAN_DIR", defaults::PHP_INI_SCAN_DIR),
+            icu_data,
             runtime_dir: v.absolute_path("LAMBDA_FPM_RUNTIME_DIR", defaults::RUNTIME_DIR)?,
             php_start_timeout: Duration::from_millis(v.number(
                 "LAMBDA_FPM_PHP_START_TIMEOUT_MS",
@@ -414,6 +430,7 @@ mod tests {
         assert_eq!(c.php_ini, PathBuf::from("/opt/php/php.ini"));
         assert_eq!(c.php_cli, PathBuf::from("/opt/bin/php"));
         assert_eq!(c.php_fpm_conf, PathBuf::from("/opt/php/php-fpm.conf"));
+        assert_eq!(c.icu_data, "/opt/share/icu");
         assert_eq!(c.invoke_mode, InvokeMode::Buffered);
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.max_body_bytes, 6 * 1024 * 1024);
@@ -441,6 +458,7 @@ mod tests {
             ("LAMBDA_FPM_PHP_INI", "/etc/php.ini"),
             ("LAMBDA_FPM_PHP_FPM_CONF", "/etc/fpm.conf"),
             ("LAMBDA_FPM_PHP_INI_SCAN_DIR", "/a:/b"),
+            ("LAMBDA_FPM_ICU_DATA", "/srv/icu:/opt/share/icu"),
             ("LAMBDA_FPM_RUNTIME_DIR", "/tmp/x"),
             ("LAMBDA_FPM_ORIGIN_SECRET", "0123456789abcdef0123"),
             ("LAMBDA_FPM_ORIGIN_SECRET_HEADER", "X-My-Secret"),
@@ -456,6 +474,7 @@ mod tests {
         assert_eq!(c.document_root, PathBuf::from("/srv/site"));
         assert_eq!(c.php_fpm, PathBuf::from("/usr/sbin/php-fpm8.2"));
         assert_eq!(c.php_ini_scan_dir, "/a:/b");
+        assert_eq!(c.icu_data, "/srv/icu:/opt/share/icu");
         assert_eq!(c.runtime_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.origin_secret.as_deref(), Some("0123456789abcdef0123"));
         assert_eq!(c.origin_secret_header, "x-my-secret");
@@ -514,6 +533,9 @@ mod tests {
             ("LAMBDA_FPM_OPCACHE_SEED", "yes"),
             ("LAMBDA_FPM_OPCACHE_SEED_DIR", "seed"),
             ("LAMBDA_FPM_OPCACHE_PRIME", "yes"),
+            ("LAMBDA_FPM_ICU_DATA", "share/icu"),
+            ("LAMBDA_FPM_ICU_DATA", "/opt/share/icu:icu"),
+            ("LAMBDA_FPM_ICU_DATA", "/opt/share/icu::/x"),
         ];
         for (var, value) in cases {
             assert_eq!(var_of(&[(var, value)]), *var, "{var}={value:?}");

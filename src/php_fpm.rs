@@ -45,6 +45,8 @@ pub struct SpawnConfig {
     pub fpm_conf: PathBuf,
     pub php_ini: PathBuf,
     pub ini_scan_dir: String,
+    /// Exported as `ICU_DATA` (the ICU add-on layer's directory).
+    pub icu_data: String,
     pub runtime_dir: PathBuf,
     /// opcache.file_cache (exported as LAMBDA_FPM_OPCACHE_DIR for php.ini).
     pub opcache_dir: PathBuf,
@@ -58,6 +60,7 @@ impl SpawnConfig {
             fpm_conf: c.php_fpm_conf.clone(),
             php_ini: c.php_ini.clone(),
             ini_scan_dir: c.php_ini_scan_dir.clone(),
+            icu_data: c.icu_data.clone(),
             runtime_dir: c.runtime_dir.clone(),
             opcache_dir: c.opcache_dir(),
             start_timeout: c.php_start_timeout,
@@ -174,6 +177,7 @@ impl PhpFpm {
             .env("LAMBDA_FPM_RUNTIME_DIR", &self.cfg.runtime_dir)
             .env("LAMBDA_FPM_OPCACHE_DIR", &self.cfg.opcache_dir)
             .env("PHP_INI_SCAN_DIR", &self.cfg.ini_scan_dir)
+            .env("ICU_DATA", &self.cfg.icu_data)
             // Workers inherit the environment (clear_env = no: wp-config reads DB settings
             // from it), and PHP shows it in $_SERVER: the origin secret must not be there.
             .env_remove("LAMBDA_FPM_ORIGIN_SECRET")

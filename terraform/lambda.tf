@@ -20,6 +20,28 @@ resource "aws_lambda_layer_version" "this" {
   }
 }
 
+# Optional ICU add-on layer (layer/build.sh: dist/lambda-fpm-icu-full.zip): the ICU data the main
+# layer leaves out (other languages' locale data, converters, dictionaries), as
+# /opt/share/icu/icudt72l.dat, which the bridge points ICU at. Only for sites whose PHP code
+# formats with intl in languages other than English; WordPress itself does not.
+resource "aws_lambda_layer_version" "icu" {
+  count = local.create_icu_layer ? 1 : 0
+
+  layer_name               = "${var.name}-lambda-fpm-icu"
+  description              = "lambda-fpm: ICU data for every language (add-on to the lambda-fpm layer)"
+  filename                 = local.icu_layer_zip_path
+  source_code_hash         = fileexists(local.icu_layer_zip_path) ? filebase64sha256(local.icu_layer_zip_path) : null
+  compatible_runtimes      = ["provided.al2023"]
+  compatible_architectures = [var.architecture]
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.icu_layer_zip_path)
+      error_message = "The ICU add-on layer zip ${local.icu_layer_zip_path} does not exist: build it with layer/build.sh (it writes dist/lambda-fpm-icu-full.zip next to the layer), set icu_layer_arn, or set icu_full_data = false."
+    }
+  }
+}
+
 ###############################################################################
 # Function package: the runtime lives in the layer (Lambda runs /opt/bootstrap when the
 # package has no bootstrap), so the package only carries optional php/conf.d/*.ini files.
@@ -101,7 +123,7 @@ resource "aws_lambda_function" "this" {
   runtime       = "provided.al2023"
   handler       = "bootstrap"
   architectures = [var.architecture]
-  layers        = concat([local.layer_arn], var.extra_layer_arns)
+  layers        = local.layers
 
   filename         = local.function_zip_path
   source_code_hash = local.function_zip_hash
@@ -138,6 +160,13 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.layers) <= 5
+      error_message = "Lambda allows 5 layers per function: lambda-fpm, the ICU add-on (icu_full_data) and extra_layer_arns add up to ${length(local.layers)}."
+    }
+  }
 
   # The mount targets must exist before Lambda can attach the file system, and the role
   # needs its policies before the first invocation.

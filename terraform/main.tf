@@ -8,6 +8,12 @@ locals {
   layer_zip_path = coalesce(var.layer_zip_path, "${path.module}/../dist/lambda-fpm-layer.zip")
   layer_arn      = local.create_layer ? aws_lambda_layer_version.this[0].arn : var.layer_arn
 
+  # The ICU add-on unpacks after the main layer (it only adds /opt/share/icu), then the user's.
+  create_icu_layer   = var.icu_full_data && var.icu_layer_arn == null
+  icu_layer_zip_path = coalesce(var.icu_layer_zip_path, "${dirname(local.layer_zip_path)}/lambda-fpm-icu-full.zip")
+  icu_layer_arn      = !var.icu_full_data ? null : local.create_icu_layer ? aws_lambda_layer_version.icu[0].arn : var.icu_layer_arn
+  layers             = concat([local.layer_arn], var.icu_full_data ? [local.icu_layer_arn] : [], var.extra_layer_arns)
+
   efs_file_system_id  = local.create_efs ? aws_efs_file_system.this[0].id : var.efs_file_system_id
   efs_file_system_arn = local.create_efs ? aws_efs_file_system.this[0].arn : data.aws_efs_file_system.existing[0].arn
   efs_root_directory  = coalesce(var.efs_root_directory, "/roots/${var.name}")

@@ -108,3 +108,8 @@ output "origin_secret" {
   value       = local.origin_secret
   sensitive   = true
 }
+
+output "icu_layer_arn" {
+  description = "ARN (with version) of the ICU add-on layer the function uses, or null (icu_full_data = false)."
+  value       = local.icu_layer_arn
+}

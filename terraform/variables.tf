@@ -161,8 +161,36 @@ variable "layer_arn" {
   }
 }
 
+variable "icu_full_data" {
+  description = "Attach the ICU add-on layer (dist/lambda-fpm-icu-full.zip, 25.5 MiB unzipped): intl (NumberFormatter, IntlDateFormatter, Collator, Locale display names, UConverter tables, CJK/Thai word breaks) in every language. Without it intl has English and root data only; WordPress itself does not use intl for formatting or translations."
+  type        = bool
+  default     = false
+}
+
+variable "icu_layer_zip_path" {
+  description = "Path of the ICU add-on layer zip. null means lambda-fpm-icu-full.zip next to the main layer zip (layer/build.sh writes both). Used when icu_full_data is true and icu_layer_arn is null."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.icu_layer_zip_path == null || can(regex("\\.zip$", var.icu_layer_zip_path))
+    error_message = "icu_layer_zip_path must name a .zip file."
+  }
+}
+
+variable "icu_layer_arn" {
+  description = "ARN (with version) of an already published ICU add-on layer (built by the same layer/build.sh run as the main layer: its data must match the main layer's ICU). Used when icu_full_data is true."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.icu_layer_arn == null || can(regex("^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.icu_layer_arn))
+    error_message = "icu_layer_arn must be a versioned layer ARN: arn:aws:lambda:<region>:<account>:layer:<name>:<version>."
+  }
+}
+
 variable "extra_layer_arns" {
-  description = "More layers to attach after the lambda-fpm layer (e.g. extra PHP extensions)."
+  description = "More layers to attach after the lambda-fpm layer (and the ICU add-on), e.g. extra PHP extensions. Lambda allows 5 layers in all."
   type        = list(string)
   default     = []
 

@@ -64,6 +64,8 @@ async fn front_controller_gets_full_cgi_environment() {
     );
     assert_eq!(s["HTTP_X_MULTI"], "one,two");
     assert_eq!(j["get"]["b"], "/");
+    // php-fpm's environment: ICU looks for the ICU add-on layer's data there
+    assert_eq!(s["ICU_DATA"], "/opt/share/icu");
     assert!(s.get("HTTP_PROXY").is_none());
 }
 

@@ -701,6 +701,7 @@ async fn php_command_success_failure_timeout_and_huge_output() {
             ("LAMBDA_FPM_PHP_CLI", PHP_CLI),
             ("LAMBDA_FPM_ORIGIN_SECRET", "0123456789abcdef-secret"),
             ("WORDPRESS_DB_NAME", "from-function-env"),
+            ("LAMBDA_FPM_ICU_DATA", "/srv/icu-addon"),
         ],
     )
     .await;
@@ -711,7 +712,7 @@ async fn php_command_success_failure_timeout_and_huge_output() {
         &l,
         &[
             "-r",
-            "echo json_encode(array('cwd' => getcwd(), 'ini' => php_ini_loaded_file(), 'scan' => getenv('PHP_INI_SCAN_DIR'), 'db' => getenv('WORDPRESS_DB_NAME'), 'secret' => getenv('LAMBDA_FPM_ORIGIN_SECRET'), 'argv' => $argv)); fwrite(STDERR, 'to stderr');",
+            "echo json_encode(array('cwd' => getcwd(), 'ini' => php_ini_loaded_file(), 'scan' => getenv('PHP_INI_SCAN_DIR'), 'db' => getenv('WORDPRESS_DB_NAME'), 'secret' => getenv('LAMBDA_FPM_ORIGIN_SECRET'), 'icu' => getenv('ICU_DATA'), 'argv' => $argv)); fwrite(STDERR, 'to stderr');",
             "--",
             "a b",
             "--flag",
@@ -730,6 +731,10 @@ async fn php_command_success_failure_timeout_and_huge_output() {
     );
     assert_eq!(out["scan"], "/etc/php/8.2/fpm/conf.d");
     assert_eq!(out["db"], "from-function-env");
+    assert_eq!(
+        out["icu"], "/srv/icu-addon",
+        "ICU_DATA from LAMBDA_FPM_ICU_DATA"
+    );
     assert_eq!(out["secret"], false, "the origin secret must not reach PHP");
     assert_eq!(out["argv"], json!(["Standard input code", "a b", "--flag"]));
 

@@ -55,6 +55,20 @@ async fn bootstrap_serves_php_and_static_from_the_layer_alone() {
     assert_eq!(r.status, 200, "{} / log: {}", r.text(), log());
     assert!(r.text().contains("sapi=fpm-fcgi"), "{}", r.text());
     assert!(!r.text().contains("=FAIL"), "{}", r.text());
+    // The bridge gives php-fpm ICU_DATA: with the ICU add-on layer in /opt, intl has every
+    // language; without it, English and root only (test-portable.sh says which to expect).
+    if let Ok(want) = std::env::var("LAMBDA_FPM_CHROOT_INTL") {
+        assert!(
+            r.text().lines().any(|l| l == format!("intl data={want}")),
+            "want intl data={want}: {}",
+            r.text()
+        );
+    }
+    assert!(
+        r.text().contains("libraries from /opt only=ok"),
+        "{}",
+        r.text()
+    );
 
     let r = v2(lambda
         .invoke(url_event("GET", "/static.txt", "", &[], None))

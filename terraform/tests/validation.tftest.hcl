@@ -86,6 +86,15 @@ run "provisioned_concurrency_is_a_count" {
   expect_failures = [var.provisioned_concurrency]
 }
 
+run "icu_layer_arn_is_a_versioned_layer_arn" {
+  command = plan
+  variables {
+    icu_full_data = true
+    icu_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:lambda-fpm-icu"
+  }
+  expect_failures = [var.icu_layer_arn]
+}
+
 run "arm64_reaches_function_and_layer" {
   command = plan
   variables {

@@ -555,3 +555,89 @@ run "no_s3_access_by_default" {
     error_message = "without install_source_s3_object_arns the function must have no S3 permission"
   }
 }
+
+run "icu_addon_layer_from_the_zip_beside_the_layer" {
+  command = apply
+
+  variables {
+    icu_full_data    = true
+    extra_layer_arns = ["arn:aws:lambda:eu-west-1:123456789012:layer:extensions:4"]
+  }
+
+  override_resource {
+    target = aws_lambda_layer_version.icu
+    values = { arn = "arn:aws:lambda:eu-west-1:123456789012:layer:site-lambda-fpm-icu:2" }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.layers == tolist([aws_lambda_layer_version.this[0].arn, "arn:aws:lambda:eu-west-1:123456789012:layer:site-lambda-fpm-icu:2", "arn:aws:lambda:eu-west-1:123456789012:layer:extensions:4"])
+    error_message = "the ICU add-on must come right after the lambda-fpm layer, before extra_layer_arns"
+  }
+  assert {
+    condition     = aws_lambda_layer_version.icu[0].filename == "tests/fixtures/lambda-fpm-icu-full.zip" && aws_lambda_layer_version.icu[0].source_code_hash == filebase64sha256("tests/fixtures/lambda-fpm-icu-full.zip")
+    error_message = "the ICU add-on zip defaults to lambda-fpm-icu-full.zip beside the layer zip, and its hash must follow the content"
+  }
+  assert {
+    condition     = toset(aws_lambda_layer_version.icu[0].compatible_runtimes) == toset(["provided.al2023"]) && toset(aws_lambda_layer_version.icu[0].compatible_architectures) == toset(["x86_64"]) && aws_lambda_layer_version.icu[0].layer_name == "site-lambda-fpm-icu"
+    error_message = "the ICU add-on layer must match the function's runtime and architecture"
+  }
+  assert {
+    condition     = output.icu_layer_arn == "arn:aws:lambda:eu-west-1:123456789012:layer:site-lambda-fpm-icu:2"
+    error_message = "icu_layer_arn output must name the add-on in use"
+  }
+}
+
+run "icu_addon_layer_by_arn" {
+  command = apply
+
+  variables {
+    icu_full_data      = true
+    icu_layer_arn      = "arn:aws:lambda:eu-west-1:123456789012:layer:lambda-fpm-icu:5"
+    icu_layer_zip_path = "does/not/exist.zip"
+  }
+
+  assert {
+    condition     = length(aws_lambda_layer_version.icu) == 0 && aws_lambda_function.this.layers == tolist([aws_lambda_layer_version.this[0].arn, "arn:aws:lambda:eu-west-1:123456789012:layer:lambda-fpm-icu:5"])
+    error_message = "icu_layer_arn must be used as is, and no ICU layer built"
+  }
+}
+
+run "icu_addon_off_by_default_even_with_an_arn" {
+  command = apply
+
+  variables {
+    icu_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:lambda-fpm-icu:5"
+  }
+
+  assert {
+    condition     = length(aws_lambda_layer_version.icu) == 0 && length(aws_lambda_function.this.layers) == 1 && output.icu_layer_arn == null
+    error_message = "without icu_full_data the function gets the lambda-fpm layer only"
+  }
+}
+
+run "missing_icu_zip_is_reported" {
+  command = plan
+
+  variables {
+    icu_full_data      = true
+    icu_layer_zip_path = "does/not/exist.zip"
+  }
+
+  expect_failures = [aws_lambda_layer_version.icu]
+}
+
+run "more_than_five_layers_are_refused" {
+  command = plan
+
+  variables {
+    icu_full_data = true
+    extra_layer_arns = [
+      "arn:aws:lambda:eu-west-1:123456789012:layer:a:1",
+      "arn:aws:lambda:eu-west-1:123456789012:layer:b:1",
+      "arn:aws:lambda:eu-west-1:123456789012:layer:c:1",
+      "arn:aws:lambda:eu-west-1:123456789012:layer:d:1",
+    ]
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
