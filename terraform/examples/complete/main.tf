@@ -162,6 +162,7 @@ module "wordpress" {
   database_security_group_id = aws_security_group.db.id
 
   layer_zip_path = var.layer_zip_path
+  icu_full_data  = var.icu_full_data
 
   domain_names    = var.domain_names
   route53_zone_id = var.route53_zone_id

@@ -44,3 +44,9 @@ variable "layer_zip_path" {
   type        = string
   default     = null
 }
+
+variable "icu_full_data" {
+  description = "Attach the ICU add-on layer (dist/lambda-fpm-icu-full.zip, written by the same layer/build.sh): intl in every language."
+  type        = bool
+  default     = false
+}
