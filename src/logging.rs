@@ -11,8 +11,8 @@ use tracing_subscriber::prelude::*;
 
 use crate::config::LogFormat;
 
-/// The filter from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL` (upper case on Lambda), else `info`.
-/// `Err` carries the variable and the value that could not be read.
+/// The filter from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL` (upper case on Lambda), else `info`;
+/// with the variable and value that could not be read, if one could not (`info` is used then).
 pub fn filter_from(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> (Targets, Option<(&'static str, String)>) {
