@@ -339,7 +339,7 @@ for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
 icupath=$(readlink -f "$(awk -v n="$icu" '$1==n {print $2}' "$LOGDIR/libs.txt")")
 icuver=$(dpkg-query -W -f='${Version}' "$(dpkg -S "$icupath" | cut -d: -f1)")   # libicu72's version
-ICUDIR=$CACHE/icudata-$icuver-split-v3-${ICU_LOCALES:+locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)}${ICU_LOCALES:-all}
+ICUDIR=$CACHE/icudata-$icuver-split-v3-$( [[ -n $ICU_LOCALES ]] && echo "locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)" || echo all)
 if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
   # extract the common data package (symbol icudtNN_dat) from the Debian library
@@ -464,11 +464,14 @@ mkdir -p "$(dirname "$OUT")"
 rm -f "$OUT"
 # -X: no extra attributes, -y: store symlinks as symlinks; sorted for a stable file order.
 run "zip -9" zip bash -c "cd '$STAGE' && find . -mindepth 1 | sort | sed 's|^\./||' | zip -q -9 -X -y '$OUT' -@"
-# the sum of the files' sizes as Lambda counts them (du would count zoneinfo's hard links once)
-unzipped=$(unzip -l "$OUT" | tail -n 1 | awk '{print $1}')
-zipped=$(stat -c %s "$OUT")
-awk -v o="${OUT#$ROOT/}" -v z="$zipped" -v u="$unzipped" 'BEGIN {
-  printf "\nlayer: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB; Lambda limit: 250 MB with the function)\n", o, z, z/1048576, u, u/1048576 }'
+# zip_sizes TITLE ZIP [NOTE]: zipped size and the sum of the files' sizes as Lambda counts them
+# (du would count zoneinfo's hard links once)
+zip_sizes() {
+  awk -v t="$1" -v o="${2#$ROOT/}" -v z="$(stat -c %s "$2")" -v u="$(unzip -l "$2" | tail -n 1 | awk '{print $1}')" -v n="${3:-}" 'BEGIN {
+    printf "%s: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB%s)\n", t, o, z, z/1048576, u, u/1048576, n }'
+}
+echo
+zip_sizes layer "$OUT" "; Lambda limit: 250 MB with the function"
 printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
 # The ICU add-on layer: the ICU data left out above, as /opt/share/icu/<package>.dat. Optional;
 # attach it after the main layer (Terraform: icu_full_data = true) for intl in every language.
@@ -477,6 +480,5 @@ rm -rf "$ICU_STAGE" && mkdir -p "$ICU_STAGE/share/icu" "$(dirname "$ICU_OUT")"
 install -m 0644 "$ICUDIR/addon/$ICU_PKG.dat" "$ICU_STAGE/share/icu/$ICU_PKG.dat"
 rm -f "$ICU_OUT"
 (cd "$ICU_STAGE" && zip -q -9 -X -r "$ICU_OUT" share)
-awk -v o="${ICU_OUT#$ROOT/}" -v z="$(stat -c %s "$ICU_OUT")" -v u="$(unzip -l "$ICU_OUT" | tail -n 1 | awk '{print $1}')" 'BEGIN {
-  printf "ICU add-on layer (optional): %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB)\n", o, z, z/1048576, u, u/1048576 }'
+zip_sizes "ICU add-on layer (optional)" "$ICU_OUT"
 printf 'built in %ds\n' $((SECONDS - T0))

@@ -302,11 +302,18 @@ test_php_cli() {
   out=$(env -i "${LAMBDA_ENV[@]}" "${PHP_ENV[@]}" "$CHROOT" "$r" /opt/bin/php /mnt/wordpress/test.php 2>&1) || true
   if grep -q '=FAIL' <<<"$out" || ! grep -q '^iconv=ok' <<<"$out" || ! grep -q '^curl https GET.*=ok' <<<"$out"; then fail "php CLI: extension checks in test.php"; echo "$out" | sed 's/^/       | /'
   else pass "php CLI: mysqli/gd/intl/curl+https/openssl/mbstring/iconv/xml/zip/exif/fileinfo/sodium/tz checks ($(grep -c '=ok' <<<"$out") ok)"; fi
-  local want; want=$(intl_expected "$(basename "$r")")
-  grep -qx "intl data=$want" <<<"$out" && pass "php CLI: intl data: $want" ||
-    fail "php CLI: intl data: want '$want', got '$(sed -n 's/^intl data=//p' <<<"$out")'"
-  grep -qx 'libraries from /opt only=ok' <<<"$out" && pass "php CLI: every mapped library is under /opt" ||
-    fail "php CLI: every mapped library is under /opt ($(sed -n 's/^libraries from \/opt only=//p' <<<"$out"))"
+  check_intl_and_libraries "php CLI" "$r" "$out"
+}
+
+# check_intl_and_libraries WHO ROOT OUTPUT: test.php's output (from the CLI, a php-fpm worker)
+# reports the intl data this root must have (main layer alone, or with the ICU add-on) and that
+# every mapped library is under /opt
+check_intl_and_libraries() {
+  local who=$1 want got; want=$(intl_expected "$(basename "$2")")
+  got=$(sed -n 's/^intl data=//p' <<<"$3")
+  [[ $got == "$want" ]] && pass "$who: intl data: $want" || fail "$who: intl data: want '$want', got '$got'"
+  got=$(sed -n 's/^libraries from \/opt only=//p' <<<"$3")
+  [[ $got == ok ]] && pass "$who: every mapped library is under /opt" || fail "$who: every mapped library is under /opt ($got)"
 }
 
 # fcgi ROOT METHOD SCRIPT [BODY]: one FastCGI request to the php-fpm socket inside ROOT
@@ -336,10 +343,7 @@ test_php_fpm() {
      grep -q '^curl https GET.*=ok' <<<"$out" && ! grep -q '=FAIL' <<<"$out"; then
     pass "php-fpm serves test.php over FastCGI, all extension checks ok, opcache on"
   else fail "php-fpm serves test.php over FastCGI"; echo "$out" | sed 's/^/       | /' | head -n 40; fi
-  local want; want=$(intl_expected "$(basename "$r")")
-  grep -q "^intl data=$want" <<<"$out" && grep -q '^libraries from /opt only=ok' <<<"$out" &&
-    pass "php-fpm worker: intl data: $want; every mapped library is under /opt" ||
-    fail "php-fpm worker: intl data $want, libraries from /opt ($(grep -E '^(intl data|libraries from)' <<<"$out" | tr '\n' ' '))"
+  check_intl_and_libraries "php-fpm worker" "$r" "$out"
   out=$(fcgi "$r" POST test.php 'name=wp&x=1' 2>&1) || true
   grep -q '^post=ok' <<<"$out" && pass "POST body reaches PHP (\$_POST)" || { fail "POST body reaches PHP"; echo "$out" | sed 's/^/       | /' | head; }
   out=$(fcgi "$r" GET style.css 2>&1) || true
