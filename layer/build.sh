@@ -25,8 +25,16 @@
 #                               default: en; "all" keeps every language (+15 MB). What is left out
 #                               is in the ICU add-on layer (layer/README.md)
 #
-# Slow, rarely-changing pieces are cached under .local/cache/ with a key in the directory name
-# (lean libgd: Debian's source, rebuilt without AVIF/HEIF/TIFF/XPM/fontconfig). See layer/README.md.
+#   LAYER_PHP=8.4|8.2           PHP to ship (default 8.4): Debian 13 trixie's php8.4 packages
+#                               (trixie + trixie-security), or Debian 12 bookworm's php8.2
+#
+# PHP and every library it loads are Debian's own binary packages of the chosen release, downloaded
+# with apt (signature-checked) from the mirror this machine's apt is configured with, through a
+# private sources list and state dir (the machine's apt configuration is untouched), and unpacked
+# with dpkg-deb into a package root under .local/cache/ (no maintainer scripts run). Nothing of PHP
+# is compiled here. Slow, rarely-changing pieces are cached under .local/cache/ with a key in the
+# directory name (package root: the downloaded package versions; 8.2's lean libgd/libcurl: Debian's
+# source version). See layer/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,11 +44,15 @@ ICU_OUT=${LAYER_ICU_OUT:-$ROOT/dist/lambda-fpm-icu-full.zip}
 STAGE=${LAYER_STAGE:-$ROOT/.local/layer/stage}
 CACHE=$ROOT/.local/cache
 LOGDIR=$ROOT/.local/layer/logs
-PHPV=8.2
-PHPAPI=20220829
+PHPV=${LAYER_PHP:-8.4}
+case $PHPV in
+  8.4) SUITE=trixie PHPAPI=20240924 ;;
+  8.2) SUITE=bookworm PHPAPI=20220829 ;;
+  *) echo "layer/build.sh: error: LAYER_PHP=$PHPV: supported are 8.4 (default, Debian trixie) and 8.2 (Debian bookworm)" >&2; exit 1 ;;
+esac
 OPT=$STAGE   # the zip's root is /opt
 
-# Extensions shipped (shared .so files from Debian's php8.2-* packages), in load order.
+# Extensions shipped (shared .so files from Debian's php$PHPV-* packages), in load order.
 # Compiled into Debian's php binary already: Core date filter hash json libxml openssl pcntl pcre
 # random Reflection session sodium SPL standard zlib.
 ZEND_EXTENSIONS=(opcache)
@@ -49,11 +61,22 @@ EXTENSIONS=(mysqlnd pdo xml   # must precede mysqli/pdo_mysql and dom/simplexml/
   gd intl mbstring zip curl exif fileinfo iconv ctype tokenizer phar posix)
 # Dropped (WordPress does not use them): calendar ffi ftp gettext readline shmop sockets sysvmsg
 # sysvsem sysvshm xsl.
-APT_PACKAGES=(php$PHPV-fpm php$PHPV-cli php$PHPV-mysql php$PHPV-gd php$PHPV-curl php$PHPV-mbstring
-  php$PHPV-xml php$PHPV-zip php$PHPV-intl php$PHPV-opcache
-  patchelf zip unzip ca-certificates tzdata binutils file python3 gcc make pkg-config dpkg-dev icu-devtools
-  libpng-dev libjpeg62-turbo-dev libwebp-dev libfreetype-dev zlib1g-dev
-  libssl-dev libnghttp2-dev libbrotli-dev)
+# PHP's own packages (their dependency closure is resolved by apt), per release; 8.4 adds the
+# object-cache extensions redis (phpredis, for a Redis/Valkey/ElastiCache object cache) and
+# igbinary (its compact serializer; must load first).
+PHP_PACKAGES=(php$PHPV-fpm php$PHPV-cli php$PHPV-mysql php$PHPV-gd php$PHPV-curl php$PHPV-mbstring
+  php$PHPV-xml php$PHPV-zip php$PHPV-intl php$PHPV-opcache ca-certificates tzdata
+  icu-devtools)   # icupkg of the same ICU version, for the ICU data split
+# trixie moved old time zone names (US/Eastern, Asia/Calcutta, ...) to tzdata-legacy; a site's
+# saved timezone_string may be one of them
+if [[ $PHPV == 8.4 ]]; then
+  EXTENSIONS+=(igbinary redis)
+  PHP_PACKAGES+=(php$PHPV-igbinary php$PHPV-redis tzdata-legacy)
+fi
+# Host tools (this machine's own packages). 8.2 also rebuilds libgd/libcurl from Debian's sources.
+APT_PACKAGES=(patchelf zip unzip binutils file python3 gcc dpkg-dev)
+[[ $PHPV == 8.2 ]] && APT_PACKAGES+=(make pkg-config libpng-dev libjpeg62-turbo-dev libwebp-dev
+  libfreetype-dev zlib1g-dev libssl-dev libnghttp2-dev libbrotli-dev)
 # iconv charsets shipped (glibc has UTF-8/UTF-16/UTF-32/UCS-2/UCS-4/ASCII built in): western and
 # central European, Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, and the common CJK ones.
 GCONV_MODULES=(ISO8859-{1,2,3,4,5,6,7,8,9,10,11,13,14,15,16} CP125{0,1,2,3,4,5,6,7,8} KOI8-R KOI8-U
@@ -97,9 +120,12 @@ run() {
 }
 
 # ---------------------------------------------------------------- 1. build dependencies
-step "Build dependencies (apt: php$PHPV + tools; pip: cargo-lambda, ziglang)"
-[[ $(uname -m) == x86_64 ]] || die "builds an x86_64 layer and copies this machine's Debian packages: run on x86_64 Debian bookworm"
-grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || die "expects Debian bookworm (PHP $PHPV and glibc come from its packages)"
+step "Build dependencies (apt: host tools; Debian $SUITE packages of PHP $PHPV; pip: cargo-lambda, ziglang)"
+[[ $(uname -m) == x86_64 ]] || die "builds an x86_64 layer: run on x86_64 Debian"
+command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-get and dpkg-deb (Debian)"
+if [[ $PHPV == 8.2 ]]; then
+  grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || die "LAYER_PHP=8.2 rebuilds libgd/libcurl against bookworm's headers: run on Debian bookworm"
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -119,6 +145,72 @@ if [[ -z ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
   fi
 fi
 
+# debian_mirror KIND: the Debian mirror this machine's apt is configured with (deb822 or one-line
+# sources), for KIND "debian" or "debian-security" (derived from the first if not configured).
+debian_mirror() {
+  local m
+  m=$( (grep -rhoE "https?://[^ ]*/$1/?( |\$)" /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) | head -n 1 | tr -d ' ')
+  if [[ -z $m && $1 == debian-security ]]; then m=$(debian_mirror debian); m=${m%/}-security; fi
+  [[ -n $m ]] || die "no Debian mirror in /etc/apt/sources.list{,.d}: configure apt first"
+  echo "${m%/}"
+}
+# private_apt DIR SOURCES-LINE...: apt options that use DIR for sources, lists, cache and an empty
+# dpkg status (so apt resolves a package's complete dependency closure), never the machine's own.
+# Sets APT_OPTS.
+private_apt() {
+  local dir=$1; shift
+  mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+  printf '%s\n' "$@" >"$dir/sources.list"
+  : >"$dir/status"
+  APT_OPTS=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+    -o Dir::Etc::Preferences=/nonexistent -o Dir::Etc::PreferencesParts=/nonexistent
+    -o Dir::State="$dir" -o Dir::State::Lists="$dir/lists" -o Dir::State::status="$dir/status"
+    -o Dir::Cache="$dir" -o Dir::Cache::archives="$dir/archives" -o Dir::Log="$dir"
+    -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+[[ -f $KEYRING ]] || die "$KEYRING missing (package debian-archive-keyring)"
+MIRROR=$(debian_mirror debian)
+SECURITY_MIRROR=$(debian_mirror debian-security)
+
+# The package root: PHP's packages and their whole runtime dependency closure for $SUITE,
+# downloaded by apt and unpacked with dpkg-deb -x (no maintainer scripts), keyed by the versions.
+APTDIR=$CACHE/apt-$SUITE
+private_apt "$APTDIR" \
+  "deb [signed-by=$KEYRING] $MIRROR $SUITE main" \
+  "deb [signed-by=$KEYRING] $SECURITY_MIRROR $SUITE-security main"
+run "apt-get update ($SUITE, $SUITE-security; private lists)" apt-$SUITE-update apt-get "${APT_OPTS[@]}" -qq update
+run "apt-get download PHP $PHPV + dependency closure" apt-$SUITE-download \
+  apt-get "${APT_OPTS[@]}" -y -qq --no-install-recommends install --download-only "${PHP_PACKAGES[@]}"
+# exactly the packages of this resolution (the archive cache may hold older versions too)
+apt-get "${APT_OPTS[@]}" -s --no-install-recommends install "${PHP_PACKAGES[@]}" 2>/dev/null |
+  awk '$1=="Inst" {v=$3; gsub(/[()]/,"",v); print $2, v}' | sort >"$LOGDIR/packages-$SUITE.txt"
+[[ -s $LOGDIR/packages-$SUITE.txt ]] || die "apt resolved no packages for ${PHP_PACKAGES[*]}"
+SYS=$CACHE/pkgroot-$SUITE-$(md5sum <"$LOGDIR/packages-$SUITE.txt" | cut -c1-10)-v1
+if [[ ! -f $SYS/.complete ]]; then
+  rm -rf "$SYS.tmp" "$SYS" && mkdir -p "$SYS.tmp"
+  while read -r pkg ver; do
+    deb=$( (ls "$APTDIR/archives/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null || true) | head -n 1)
+    [[ -n $deb ]] || die "downloaded package missing: $pkg $ver"
+    dpkg-deb -x "$deb" "$SYS.tmp"
+  done <"$LOGDIR/packages-$SUITE.txt"
+  cp "$LOGDIR/packages-$SUITE.txt" "$SYS.tmp/.packages"
+  touch "$SYS.tmp/.complete" && mv "$SYS.tmp" "$SYS"
+fi
+pkgver() { awk -v p="$1" '$1==p {print $2}' "$SYS/.packages"; }
+PHPVERSION=$(pkgver php$PHPV-fpm)
+# library dirs of the package root (bookworm's packages still install into /lib, trixie's into /usr/lib)
+SYSLIB=$SYS/lib/x86_64-linux-gnu:$SYS/usr/lib/x86_64-linux-gnu
+SYSLD=$( (ls "$SYS"/{usr/,}lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 2>/dev/null || true) | head -n 1)
+[[ -n $SYSLD ]] || die "no dynamic loader in ${SYS#$ROOT/}"
+# sysrun CMD...: run one of the package root's programs with its own loader and libraries
+sysrun() { "$SYSLD" --library-path "$SYSLIB" "$@"; }
+SYS_FPM=$SYS/usr/sbin/php-fpm$PHPV
+SYS_CLI=$SYS/usr/bin/php$PHPV
+SYS_EXT=$SYS/usr/lib/php/$PHPAPI
+[[ -x $SYS_FPM && -x $SYS_CLI && -d $SYS_EXT ]] || die "php$PHPV binaries or $SYS_EXT missing from the package root"
+note "${SYS#$ROOT/}: $(wc -l <"$SYS/.packages") packages, php$PHPV-fpm $PHPVERSION, libc6 $(pkgver libc6)"
+
 # ---------------------------------------------------------------- 2. the bridge
 step "Bridge binary /opt/bootstrap"
 if [[ -n ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
@@ -135,25 +227,21 @@ maxglibc=$(objdump -T "$BOOTSTRAP" 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort 
 note "$(basename "$BOOTSTRAP"): $(du -h "$BOOTSTRAP" | cut -f1), newest glibc symbol: ${maxglibc:-none}"
 
 # ---------------------------------------------------------------- 3. lean libgd, libcurl, stubs
-step "Lean libgd + libcurl (Debian's own sources, fewer dependencies), libsystemd/libapparmor stubs"
-# debian_source PKG VERSION DIR LOGNAME: fetch and unpack the exact source version PKG=VERSION into
-# DIR (emptied first) with apt (signature-checked, Debian's patches applied by dpkg-source) from the
-# Debian mirror apt already uses, through a private deb-src list (the system's apt configuration is
-# untouched). Sets src to the unpacked source tree.
+step "Stubs (libsystemd, libapparmor); for 8.2 lean libgd + libcurl from Debian's sources"
+# debian_source PKG DIR LOGNAME: fetch and unpack the newest bookworm source of PKG that the mirror
+# serves into DIR (emptied first) with apt (signature-checked, Debian's patches applied by
+# dpkg-source), through a private deb-src list (the system's apt configuration is untouched). Sets
+# src to the unpacked source tree. (bookworm-security's and trixie's sources are not served here.)
 debian_source() {
-  local pkg=$1 ver=$2 dir=$3 log=$4 mirror
-  rm -rf "$dir"
-  mkdir -p "$dir/apt/lists/partial"
-  mirror=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
-    head -n 1 | tr -d ' ')
-  mirror=${mirror:-http://deb.debian.org/debian}
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} bookworm main" >"$dir/apt/sources.list"
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/}-security bookworm-security main" >>"$dir/apt/sources.list"
-  local aptsrc=(-o Dir::Etc::SourceList="$dir/apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-    -o Dir::State::Lists="$dir/apt/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-  run "apt-get source $pkg=$ver" "$log" bash -c "cd '$dir' && apt-get ${aptsrc[*]} -qq update && apt-get ${aptsrc[*]} -qq source $pkg=$ver"
+  local pkg=$1 dir=$2 log=$3
+  rm -rf "$dir" && mkdir -p "$dir"
+  run "apt-get source $pkg" "$log" bash -c "cd '$dir' && apt-get ${SRC_APT[*]} -qq source $pkg=$(source_version "$pkg")"
   src=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name "$pkg-*" | head -n 1)
   [[ -n $src ]] || die "$pkg source not unpacked"
+}
+# source_version PKG: the newest source version of PKG on the private deb-src list
+source_version() {
+  apt-cache "${SRC_APT[@]}" showsrc "$1" 2>/dev/null | awk '/^Version:/ {print $2}' | sort -V | tail -n 1
 }
 # check_abi LIB OBJ PATTERN: every symbol matching PATTERN that OBJ imports (with its symbol
 # version) must be exported by LIB
@@ -166,13 +254,17 @@ check_abi() {
   note "$name: $(du -h "$lib" | cut -f1), has the $(wc -l <"$LOGDIR/$name.need") ${pat#^}* symbols $(basename "$obj") imports; needs: $(readelf -d "$lib" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
 }
 
-GDVER=$(dpkg-query -W -f='${source:Version}' libgd3)
+if [[ $PHPV == 8.2 ]]; then
+private_apt "$CACHE/apt-src-bookworm" "deb-src [signed-by=$KEYRING] $MIRROR bookworm main"
+SRC_APT=("${APT_OPTS[@]}")
+run "apt-get update (bookworm sources; private lists)" apt-src-update apt-get "${SRC_APT[@]}" -qq update
+GDVER=$(source_version libgd2)
 GDKEY=libgd2-$GDVER-lean-v1
 GDDIR=$CACHE/$GDKEY
 if [[ -f $GDDIR/libgd.so.3 ]]; then
   note "cached: .local/cache/$GDKEY"
 else
-  debian_source libgd2 "$GDVER" "$GDDIR.tmp" gd-source
+  debian_source libgd2 "$GDDIR.tmp" gd-source
   # Same ABI (soname libgd.so.3, every gd* symbol): without a format, libgd compiles its own
   # stubs that return an error, so PHP's gd.so (built against Debian's libgd) loads unchanged.
   run "configure + make libgd" gd-build nice -n 10 bash -c "cd '$src' && ./configure -q --prefix=/usr --disable-static --disable-rpath \
@@ -182,7 +274,7 @@ else
   strip --strip-unneeded "$src/src/.libs/libgd.so.3."*[0-9] -o "$GDDIR.tmp/libgd.so.3"
   mkdir -p "$GDDIR" && mv "$GDDIR.tmp/libgd.so.3" "$GDDIR/" && rm -rf "$GDDIR.tmp"
 fi
-check_abi "$GDDIR/libgd.so.3" /usr/lib/php/$PHPAPI/gd.so '^gd'
+check_abi "$GDDIR/libgd.so.3" "$SYS_EXT/gd.so" '^gd'
 
 # libcurl: Debian's libcurl4 (OpenSSL flavour) also links GnuTLS (through librtmp and OpenLDAP),
 # nettle/hogweed/gmp, p11-kit/libffi/libtasn1, libidn2/libunistring, libpsl, Kerberos (gssapi,
@@ -195,13 +287,13 @@ check_abi "$GDDIR/libgd.so.3" /usr/lib/php/$PHPAPI/gd.so '^gd'
 # cookie engine), GSS-API/Kerberos, LDAP, RTMP, SCP/SFTP, zstd content encoding. The default CA
 # bundle is the layer's /opt/ssl/cert.pem (no CA directory), so HTTPS verifies even without
 # curl.cainfo.
-CURLVER=$(dpkg-query -W -f='${source:Version}' libcurl4)
+CURLVER=$(source_version curl)
 CURLKEY=curl-$CURLVER-lean-v1
 CURLDIR=$CACHE/$CURLKEY
 if [[ -f $CURLDIR/libcurl.so.4 ]]; then
   note "cached: .local/cache/$CURLKEY"
 else
-  debian_source curl "$CURLVER" "$CURLDIR.tmp" curl-source
+  debian_source curl "$CURLDIR.tmp" curl-source
   # Debian's series ends with the patches that turn the tree into the GnuTLS and NSS flavours
   # (debian/rules pops them for libcurl4): undo them. The other patches that touch configure.ac
   # only concern GSS-API and LDAP (disabled here), so the shipped configure script is used as is.
@@ -218,8 +310,9 @@ else
   strip --strip-unneeded "$src/lib/.libs/libcurl.so.4."*[0-9] -o "$CURLDIR.tmp/libcurl.so.4"
   mkdir -p "$CURLDIR" && mv "$CURLDIR.tmp/libcurl.so.4" "$CURLDIR/" && rm -rf "$CURLDIR.tmp"
 fi
-check_abi "$CURLDIR/libcurl.so.4" /usr/lib/php/$PHPAPI/curl.so '^curl_'
+check_abi "$CURLDIR/libcurl.so.4" "$SYS_EXT/curl.so" '^curl_'
 readelf -d "$CURLDIR/libcurl.so.4" | grep -q 'SONAME.*\[libcurl\.so\.4\]' || die "lean libcurl: wrong soname"
+fi
 
 # php-fpm links libsystemd only for sd_notifyf() (readiness notification to systemd). On Lambda
 # there is no NOTIFY_SOCKET, where the real one returns 0 too; a 1-symbol stub avoids bundling
@@ -234,7 +327,7 @@ if [[ ! -f $SDDIR/libsystemd.so.0 ]]; then
   strip --strip-unneeded "$SDDIR.tmp/libsystemd.so.0"
   rm -rf "$SDDIR" && mv "$SDDIR.tmp" "$SDDIR"
 fi
-[[ $(readelf --dyn-syms -W /usr/sbin/php-fpm$PHPV | grep -c 'UND.*@LIBSYSTEMD') == 1 ]] ||
+[[ $(readelf --dyn-syms -W "$SYS_FPM" | grep -c 'UND.*@LIBSYSTEMD') == 1 ]] ||
   die "php-fpm imports more than sd_notifyf from libsystemd: extend the stub"
 # Likewise libapparmor: php-fpm calls aa_getcon()/aa_change_profile() only for a pool with
 # apparmor_hat set; Lambda has no AppArmor (the real functions fail there too): the stubs fail
@@ -251,18 +344,84 @@ if [[ ! -f $AADIR/libapparmor.so.1 ]]; then
   strip --strip-unneeded "$AADIR.tmp/libapparmor.so.1"
   rm -rf "$AADIR" && mv "$AADIR.tmp" "$AADIR"
 fi
-check_abi "$AADIR/libapparmor.so.1" /usr/sbin/php-fpm$PHPV '^aa_'
-[[ $(readelf --dyn-syms -W /usr/sbin/php-fpm$PHPV | grep -c 'UND.*@APPARMOR') == $(wc -l <"$LOGDIR/libapparmor.so.1.need") ]] ||
+check_abi "$AADIR/libapparmor.so.1" "$SYS_FPM" '^aa_'
+[[ $(readelf --dyn-syms -W "$SYS_FPM" | grep -c 'UND.*@APPARMOR') == $(wc -l <"$LOGDIR/libapparmor.so.1.need") ]] ||
   die "php-fpm imports more than aa_* from libapparmor: extend the stub"
+OVERRIDE_LIBS=("$SDDIR/libsystemd.so.0" "$AADIR/libapparmor.so.1")
+[[ $PHPV == 8.2 ]] && OVERRIDE_LIBS+=("$GDDIR/libgd.so.3" "$CURLDIR/libcurl.so.4")
+
+# 8.4: trixie's libgd3 is used as shipped (its 2026 security fixes are in no source this mirror
+# serves), but it links libheif (HEIF), libtiff (TIFF) and libXpm (XPM, which pulls libX11 and
+# libxcb): 5.5 MB that PHP cannot use. PHP's gd has no HEIF or TIFF function, and
+# imagecreatefromstring() does not detect either, so those are unreachable: their stubs abort with
+# a message naming the call. imagecreatefromxpm() is reachable: the stub's XpmReadFileToXpmImage
+# fails with XpmOpenFailed, which libgd reports as "not a valid XPM file" (PHP returns false).
+# stub_lib SONAME IMPORTER PREFIX [C-BODY...]: a stub of SONAME exporting exactly the symbols (with
+# their symbol versions) IMPORTER imports from it, each aborting, unless C-BODY defines it; PREFIX
+# matches them all (checked).
+stub_lib() {
+  local soname=$1 importer=$2 prefix=$3; shift 3
+  local dir=$CACHE/stub-${soname%%.so*}-$(printf '%s\n' "$@" | md5sum | cut -c1-8)-v1 real
+  real=$(IFS=:; for d in $SYSLIB; do [[ -e $d/$soname ]] && echo "$d/$soname" && break; done)
+  [[ -n $real ]] || die "$soname not in the package root"
+  if [[ ! -f $dir/$soname ]]; then
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    readelf --dyn-syms -W "$importer" | awk '$7=="UND" {print $8}' | sed 's/ .*//' | sort -u >"$dir.tmp/und"
+    # defined symbols of the real library: TYPE NAME[@VERSION]
+    readelf --dyn-syms -W "$real" | awk '$7!="UND" && $8!="" && ($4=="FUNC" || $4=="OBJECT") {print $4, $8}' |
+      sed 's/@@/@/' | awk 'NR==FNR {u[$1]=1; next} ($2 in u)' "$dir.tmp/und" - >"$dir.tmp/syms"
+    [[ -s $dir.tmp/syms ]] || die "$(basename "$importer") imports nothing from $soname"
+    ! grep -q '^OBJECT' "$dir.tmp/syms" || die "$soname: $(basename "$importer") imports data objects: write that stub by hand"
+    python3 - "$soname" "$dir.tmp" "$@" <<'PY'
+import sys
+soname, d, bodies = sys.argv[1], sys.argv[2], sys.argv[3:]
+defined = {b.split('(')[0].split()[-1].lstrip('*') for b in bodies}
+syms = [l.split()[1] for l in open(f'{d}/syms')]
+versions = {}
+c = ['#include <stdio.h>', '#include <stdlib.h>',
+     'static void left_out(const char *fn) {',
+     f'  fprintf(stderr, "lambda-fpm layer: {soname} is not in the layer (stub; %s called)\\n", fn);',
+     '  abort();', '}']
+c += bodies
+for s in syms:
+    name, _, ver = s.partition('@')
+    versions.setdefault(ver, []).append(name)
+    if name not in defined:
+        c.append(f'void {name}(void) {{ left_out("{name}"); }}')
+open(f'{d}/stub.c', 'w').write('\n'.join(c) + '\n')
+m = []
+for ver, names in versions.items():
+    # unversioned symbols: an anonymous node (just the export list)
+    m.append((ver + ' ' if ver else '') + '{ global: ' + ' '.join(n + ';' for n in names) + ' local: *; };')
+open(f'{d}/stub.map', 'w').write('\n'.join(m) + '\n')
+PY
+    gcc -O2 -shared -fPIC -Wl,-soname,"$soname" -Wl,--version-script="$dir.tmp/stub.map" \
+      -o "$dir.tmp/$soname" "$dir.tmp/stub.c" || die "stub $soname does not build"
+    strip --strip-unneeded "$dir.tmp/$soname"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  [[ $(grep -vc " $prefix" "$dir/syms") == 0 ]] || die "$soname stub: not every symbol starts with $prefix"
+  check_abi "$dir/$soname" "$importer" "^$prefix"
+  OVERRIDE_LIBS+=("$dir/$soname")
+}
+if [[ $PHPV == 8.4 ]]; then
+  GDLIB=$(IFS=:; for d in $SYSLIB; do [[ -e $d/libgd.so.3 ]] && echo "$d/libgd.so.3" && break; done)
+  stub_lib libheif.so.1 "$GDLIB" heif_
+  stub_lib libtiff.so.6 "$GDLIB" TIFF
+  stub_lib libXpm.so.4 "$GDLIB" Xpm \
+    'int XpmReadFileToXpmImage(const char *f, void *image, void *info) { (void)f; (void)image; (void)info; return -1; /* XpmOpenFailed */ }' \
+    'void XpmFreeXpmImage(void *image) { (void)image; }' \
+    'void XpmFreeXpmInfo(void *info) { (void)info; }'
+fi
 
 # ---------------------------------------------------------------- 4. PHP binaries + extensions
-step "PHP $PHPV binaries and extensions (Debian $(dpkg-query -W -f='${Version}' php$PHPV-fpm))"
+step "PHP $PHPV binaries and extensions (Debian $SUITE php$PHPV $PHPVERSION)"
 rm -rf "$STAGE" && mkdir -p "$OPT"/{bin,lib/php/$PHPAPI,php/conf.d,ssl,share}
 install -m 0755 "$BOOTSTRAP" "$OPT/bootstrap"
-install -m 0755 /usr/sbin/php-fpm$PHPV "$OPT/bin/php-fpm"
-install -m 0755 /usr/bin/php$PHPV "$OPT/bin/php"
+install -m 0755 "$SYS_FPM" "$OPT/bin/php-fpm"
+install -m 0755 "$SYS_CLI" "$OPT/bin/php"
 for e in "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"; do
-  install -m 0644 /usr/lib/php/$PHPAPI/$e.so "$OPT/lib/php/$PHPAPI/$e.so"
+  install -m 0644 "$SYS_EXT/$e.so" "$OPT/lib/php/$PHPAPI/$e.so"
 done
 # Debian's PHP has built-in paths; rewrite them in place with strings of the same length so the
 # binaries find the layer's files with no env vars and no wrapper script (there may be no shell):
@@ -302,18 +461,23 @@ done
 
 # ---------------------------------------------------------------- 5. shared libraries
 step "Shared libraries (ldd closure incl. ld-linux + libc) -> /opt/lib, patchelf"
-# Resolve with the lean libgd/libcurl and the stubs in front of the system's.
+# Resolved by the package root's own loader (ld.so --list), with the stubs (and 8.2's lean
+# libgd/libcurl) in front of the package root's libraries.
 OVERRIDE=$LOGDIR/override-libs
 rm -rf "$OVERRIDE" && mkdir -p "$OVERRIDE"
-cp "$GDDIR/libgd.so.3" "$CURLDIR/libcurl.so.4" "$SDDIR/libsystemd.so.0" "$AADIR/libapparmor.so.1" "$OVERRIDE/"
+cp "${OVERRIDE_LIBS[@]}" "$OVERRIDE/"
 # The bridge too: with the layer's loader it runs in a root with no libc at all.
-objs=("$OPT/bootstrap" "$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so)
-LD_LIBRARY_PATH=$OVERRIDE ldd "${objs[@]}" "$OVERRIDE"/*.so* >"$LOGDIR/ldd.txt"
+objs=("$OPT/bootstrap" "$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so "$OVERRIDE"/*.so*)
+for o in "${objs[@]}"; do
+  echo "$o:"
+  "$SYSLD" --library-path "$OVERRIDE:$SYSLIB" --list "$o" || die "ld.so --list $o failed"
+done >"$LOGDIR/ldd.txt" 2>&1
 if grep -q 'not found' "$LOGDIR/ldd.txt"; then grep 'not found' "$LOGDIR/ldd.txt" >&2; die "unresolved libraries"; fi
-# "libfoo.so.1 => /path/libfoo.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
-awk '$2=="=>" && $3 ~ /^\// {print $1, $3} $1 ~ /^\/.*ld-linux/ {n=split($1,a,"/"); print a[n], $1}' \
-  "$LOGDIR/ldd.txt" | sort -u >"$LOGDIR/libs.txt"
+# "libfoo.so.1 => /path/libfoo.so.1 (0x...)"; the loader is the package root's own
+awk '$2=="=>" && $3 ~ /^\// && $1 !~ /ld-linux/ {print $1, $3}' "$LOGDIR/ldd.txt" | sort -u >"$LOGDIR/libs.txt"
+echo "ld-linux-x86-64.so.2 $SYSLD" >>"$LOGDIR/libs.txt"
 while read -r name path; do
+  case $path in "$SYS"/*|"$OVERRIDE"/*) ;; *) die "$name resolved outside the package root: $path" ;; esac
   cp -L "$path" "$OPT/lib/$name"
   chmod 0755 "$OPT/lib/$name"
 done <"$LOGDIR/libs.txt"
@@ -337,8 +501,8 @@ ICU_LOCALES=$(tr ', ' '\n\n' <<<"${LAYER_ICU_LOCALES:-en}" | grep . | sort -u | 
 [[ $ICU_LOCALES == "all " ]] && ICU_LOCALES=
 for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$l' is not a language code (2-3 lowercase letters) nor 'all'"; done
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
-icupath=$(readlink -f "$(awk -v n="$icu" '$1==n {print $2}' "$LOGDIR/libs.txt")")
-icuver=$(dpkg-query -W -f='${Version}' "$(dpkg -S "$icupath" | cut -d: -f1)")   # libicu72's version
+icupkg() { sysrun "$(ls "$SYS"/usr/{s,}bin/icupkg 2>/dev/null | head -n 1)" "$@"; }   # the package root's, same ICU version
+icuver=$(pkgver "$(awk '$1 ~ /^libicu[0-9]+$/ {print $1}' "$SYS/.packages")")   # libicuNN's version
 ICUDIR=$CACHE/icudata-$icuver-split-v3-$( [[ -n $ICU_LOCALES ]] && echo "locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)" || echo all)
 if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
@@ -405,7 +569,8 @@ for f in "$OPT/bin/php-fpm" "$OPT/bin/php"; do
   patchelf --set-interpreter /opt/lib/ld-linux-x86-64.so.2 --force-rpath --set-rpath /opt/lib "$f"
 done
 for f in "$OPT"/lib/php/$PHPAPI/*.so "$OPT"/lib/*.so*; do
-  if readelf -d "$f" | grep -qE '\((RUNPATH|RPATH)\)'; then
+  # ($ORIGIN, i.e. /opt/lib itself, is harmless: Debian's abseil libraries have it)
+  if readelf -d "$f" | grep -E '\((RUNPATH|RPATH)\)' | grep -vqF '[$ORIGIN]'; then
     die "${f#$OPT/} has its own RPATH/RUNPATH: the executables' RPATH would not cover its dependencies"
   fi
 done
@@ -413,7 +578,7 @@ done
 # ---------------------------------------------------------------- 6. data files
 step "Data: iconv modules, zoneinfo, CA certificates"
 mkdir -p "$OPT/lib/gconv"
-G=/usr/lib/x86_64-linux-gnu/gconv
+G=$( (ls -d "$SYS"/{usr/,}lib/x86_64-linux-gnu/gconv 2>/dev/null || true) | head -n 1)
 cp "$G/gconv-modules" "$OPT/lib/gconv/"
 [[ -d $G/gconv-modules.d ]] && cp -r "$G/gconv-modules.d" "$OPT/lib/gconv/"
 for m in "${GCONV_MODULES[@]}"; do cp "$G/$m.so" "$OPT/lib/gconv/"; done
@@ -422,8 +587,12 @@ for m in "${GCONV_MODULES[@]}"; do cp "$G/$m.so" "$OPT/lib/gconv/"; done
 # zoneinfo: the zones PHP lists (zone.tab/tzdata.zi + files), without the posix/ and right/ copies;
 # symlinked aliases are stored as files (-h), so nothing depends on how the zip is unpacked.
 mkdir -p "$OPT/share/zoneinfo"
-(cd /usr/share/zoneinfo && tar -h --exclude=./posix --exclude=./right --exclude=./localtime -cf - .) | tar -C "$OPT/share/zoneinfo" -xf -
-install -m 0644 /etc/ssl/certs/ca-certificates.crt "$OPT/ssl/cert.pem"
+# (Relative symlinks only in Debian's tzdata: -h resolves them inside the package root.)
+(cd "$SYS/usr/share/zoneinfo" && tar -h --exclude=./posix --exclude=./right --exclude=./localtime -cf - .) | tar -C "$OPT/share/zoneinfo" -xf -
+# CA bundle: the package root's ca-certificates (Mozilla's roots), concatenated as
+# update-ca-certificates does
+cat "$SYS"/usr/share/ca-certificates/mozilla/*.crt >"$OPT/ssl/cert.pem"
+chmod 0644 "$OPT/ssl/cert.pem"
 note "gconv $(du -sh "$OPT/lib/gconv" | cut -f1), zoneinfo $(du -sh "$OPT/share/zoneinfo" | cut -f1), CA $(grep -c 'BEGIN CERT' "$OPT/ssl/cert.pem") certificates"
 
 # ---------------------------------------------------------------- 7. configs

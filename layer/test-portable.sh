@@ -76,6 +76,11 @@ if [[ ! -f $ZIP || ! -f $ICU_ZIP ]]; then
   info "dist/lambda-fpm-layer.zip or dist/lambda-fpm-icu-full.zip missing: building them (layer/build.sh)"
   "$ROOT/layer/build.sh"
 fi
+# The layer's PHP (its extension API directory); the 8.4 layer also ships redis and igbinary.
+PHPAPI=$(unzip -Z1 "$ZIP" | sed -n 's|^lib/php/\([0-9]\{8\}\)/.*|\1|p' | head -n 1)
+[[ -n $PHPAPI ]] || { echo "$ZIP has no lib/php/<api>/ directory" >&2; exit 2; }
+(( PHPAPI >= 20240924 )) && EXPECTED_EXTENSIONS+=(igbinary redis)
+info "layer: PHP extension API $PHPAPI"
 
 # ------------------------------------------------------------------ cleanup: only what we started/mounted
 MOUNTS=()
@@ -93,7 +98,8 @@ apt_mirror() { # the Debian mirror apt is configured with (deb822 or one-line fo
   local m
   m=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
     head -n 1 | tr -d ' ')
-  echo "${m:-http://deb.debian.org/debian}"
+  [[ -n $m ]] || { echo "no Debian mirror in /etc/apt/sources.list{,.d}: configure apt first" >&2; return 1; }
+  echo "$m"
 }
 
 # bullseye_tarball: path of the cached debootstrap tarball, creating it if needed (~40 s, 60 MB)
@@ -196,6 +202,18 @@ $back = imagecreatefromstring($png);
 $gi = gd_info();
 $r['gd'] = str_starts_with($png, "\x89PNG") && str_starts_with($jpg, "\xFF\xD8") && str_starts_with($webp, 'RIFF')
     && imagesx($back) === 16 && imagecolorat($back, 3, 3) === 0xFF0000 && $gi['FreeType Support'];
+if (PHP_VERSION_ID >= 80400) {                           // the 8.4 layer: AVIF (libavif) round trip,
+    ob_start(); $ok = imageavif($img, null, 80, 10); $avif = ob_get_clean();   // XPM refused by the stub
+    $av = $ok ? @imagecreatefromstring($avif) : false;
+    $xpm = sys_get_temp_dir() . '/t' . getmypid() . '.xpm';
+    file_put_contents($xpm, "/* XPM */\nstatic char *x[] = {\"1 1 1 1\", \"a c #FF0000\", \"a\"};\n");
+    $r['gd avif + xpm'] = substr($avif, 4, 8) === 'ftypavif' && $av !== false && imagesx($av) === 16
+        && (imagecolorat($av, 8, 8) >> 16) > 200 && @imagecreatefromxpm($xpm) === false;
+    @unlink($xpm);
+    $r['redis + igbinary'] = class_exists('Redis') && defined('Redis::SERIALIZER_IGBINARY')
+        && igbinary_unserialize(igbinary_serialize(['a' => 1, 'b' => [true, 1.5]])) === ['a' => 1, 'b' => [true, 1.5]];
+    $r['legacy time zone names (tzdata-legacy)'] = (new DateTimeZone('US/Eastern'))->getName() === 'US/Eastern';
+}
 $r['intl'] = Normalizer::normalize("e\u{301}", Normalizer::FORM_C) === "\u{e9}"   // intl + the main layer's ICU data
     && (new NumberFormatter('en_US', NumberFormatter::DECIMAL))->format(1234.5) === '1,234.5'
     && (new IntlDateFormatter('en_GB', IntlDateFormatter::LONG, IntlDateFormatter::NONE, 'UTC'))->format(0) === '1 January 1970'
@@ -297,7 +315,7 @@ test_php_cli() {
   if (( ${#missing[@]} == 0 )); then pass "php -m lists all ${#EXPECTED_EXTENSIONS[@]} extensions"
   else fail "php -m lists all extensions; missing: ${missing[*]}"; fi
   out=$(in_root "$r" /opt/bin/php -r 'echo php_ini_loaded_file(), " ", php_ini_scanned_files() ? "scanned" : "-", " ", ini_get("extension_dir");' 2>&1) || true
-  [[ $out == "/opt/php/php.ini scanned /opt/lib/php/20220829" ]] && pass "php finds /opt/php/php.ini + conf.d with no options" ||
+  [[ $out == "/opt/php/php.ini scanned /opt/lib/php/$PHPAPI" ]] && pass "php finds /opt/php/php.ini + conf.d with no options" ||
     fail "php finds /opt/php/php.ini + conf.d with no options (got: $out)"
   out=$(env -i "${LAMBDA_ENV[@]}" "${PHP_ENV[@]}" "$CHROOT" "$r" /opt/bin/php /mnt/wordpress/test.php 2>&1) || true
   if grep -q '=FAIL' <<<"$out" || ! grep -q '^iconv=ok' <<<"$out" || ! grep -q '^curl https GET.*=ok' <<<"$out"; then fail "php CLI: extension checks in test.php"; echo "$out" | sed 's/^/       | /'
