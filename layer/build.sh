@@ -145,40 +145,15 @@ if [[ -z ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
   fi
 fi
 
-# debian_mirror KIND: the Debian mirror this machine's apt is configured with (deb822 or one-line
-# sources), for KIND "debian" or "debian-security" (derived from the first if not configured).
-debian_mirror() {
-  local m
-  m=$( (grep -rhoE "https?://[^ ]*/$1/?( |\$)" /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) | head -n 1 | tr -d ' ')
-  if [[ -z $m && $1 == debian-security ]]; then m=$(debian_mirror debian); m=${m%/}-security; fi
-  [[ -n $m ]] || die "no Debian mirror in /etc/apt/sources.list{,.d}: configure apt first"
-  echo "${m%/}"
-}
-# private_apt DIR SOURCES-LINE...: apt options that use DIR for sources, lists, cache and an empty
-# dpkg status (so apt resolves a package's complete dependency closure), never the machine's own.
-# Sets APT_OPTS.
-private_apt() {
-  local dir=$1; shift
-  mkdir -p "$dir/lists/partial" "$dir/archives/partial"
-  printf '%s\n' "$@" >"$dir/sources.list"
-  : >"$dir/status"
-  APT_OPTS=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-    -o Dir::Etc::Preferences=/nonexistent -o Dir::Etc::PreferencesParts=/nonexistent
-    -o Dir::State="$dir" -o Dir::State::Lists="$dir/lists" -o Dir::State::status="$dir/status"
-    -o Dir::Cache="$dir" -o Dir::Cache::archives="$dir/archives" -o Dir::Log="$dir"
-    -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-}
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-[[ -f $KEYRING ]] || die "$KEYRING missing (package debian-archive-keyring)"
-MIRROR=$(debian_mirror debian)
-SECURITY_MIRROR=$(debian_mirror debian-security)
+# shellcheck source=../scripts/lib/debian.sh
+. "$ROOT/scripts/lib/debian.sh"   # debian_mirror, private_apt, suite_apt, pkgver
+KEYRING=$DEBIAN_KEYRING
+MIRROR=$(debian_mirror debian) || die "no Debian mirror configured"
 
 # The package root: PHP's packages and their whole runtime dependency closure for $SUITE,
 # downloaded by apt and unpacked with dpkg-deb -x (no maintainer scripts), keyed by the versions.
 APTDIR=$CACHE/apt-$SUITE
-private_apt "$APTDIR" \
-  "deb [signed-by=$KEYRING] $MIRROR $SUITE main" \
-  "deb [signed-by=$KEYRING] $SECURITY_MIRROR $SUITE-security main"
+suite_apt "$SUITE" "$APTDIR" || die "no Debian mirror configured"
 run "apt-get update ($SUITE, $SUITE-security; private lists)" apt-$SUITE-update apt-get "${APT_OPTS[@]}" -qq update
 run "apt-get download PHP $PHPV + dependency closure" apt-$SUITE-download \
   apt-get "${APT_OPTS[@]}" -y -qq --no-install-recommends install --download-only "${PHP_PACKAGES[@]}"
@@ -197,8 +172,7 @@ if [[ ! -f $SYS/.complete ]]; then
   cp "$LOGDIR/packages-$SUITE.txt" "$SYS.tmp/.packages"
   touch "$SYS.tmp/.complete" && mv "$SYS.tmp" "$SYS"
 fi
-pkgver() { awk -v p="$1" '$1==p {print $2}' "$SYS/.packages"; }
-PHPVERSION=$(pkgver php$PHPV-fpm)
+PHPVERSION=$(pkgver "$SYS" php$PHPV-fpm)
 # library dirs of the package root (bookworm's packages still install into /lib, trixie's into /usr/lib)
 SYSLIB=$SYS/lib/x86_64-linux-gnu:$SYS/usr/lib/x86_64-linux-gnu
 SYSLD=$( (ls "$SYS"/{usr/,}lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 2>/dev/null || true) | head -n 1)
@@ -209,7 +183,7 @@ SYS_FPM=$SYS/usr/sbin/php-fpm$PHPV
 SYS_CLI=$SYS/usr/bin/php$PHPV
 SYS_EXT=$SYS/usr/lib/php/$PHPAPI
 [[ -x $SYS_FPM && -x $SYS_CLI && -d $SYS_EXT ]] || die "php$PHPV binaries or $SYS_EXT missing from the package root"
-note "${SYS#$ROOT/}: $(wc -l <"$SYS/.packages") packages, php$PHPV-fpm $PHPVERSION, libc6 $(pkgver libc6)"
+note "${SYS#$ROOT/}: $(wc -l <"$SYS/.packages") packages, php$PHPV-fpm $PHPVERSION, libc6 $(pkgver "$SYS" libc6)"
 
 # ---------------------------------------------------------------- 2. the bridge
 step "Bridge binary /opt/bootstrap"
@@ -502,7 +476,7 @@ ICU_LOCALES=$(tr ', ' '\n\n' <<<"${LAYER_ICU_LOCALES:-en}" | grep . | sort -u | 
 for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$l' is not a language code (2-3 lowercase letters) nor 'all'"; done
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
 icupkg() { sysrun "$(ls "$SYS"/usr/{s,}bin/icupkg 2>/dev/null | head -n 1)" "$@"; }   # the package root's, same ICU version
-icuver=$(pkgver "$(awk '$1 ~ /^libicu[0-9]+$/ {print $1}' "$SYS/.packages")")   # libicuNN's version
+icuver=$(pkgver "$SYS" "$(awk '$1 ~ /^libicu[0-9]+$/ {print $1}' "$SYS/.packages")")   # libicuNN's version
 ICUDIR=$CACHE/icudata-$icuver-split-v3-$( [[ -n $ICU_LOCALES ]] && echo "locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)" || echo all)
 if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"

@@ -1,4 +1,4 @@
-//! Integration tests: the real `bootstrap` binary, real php-fpm (Debian php8.2-fpm), fixture
+//! Integration tests: the real `bootstrap` binary, the layer's real php-fpm (at /opt: scripts/with-layer), fixture
 //! PHP scripts, driven through a Runtime API emulator with real-shaped events.
 
 mod support;

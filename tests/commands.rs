@@ -1,10 +1,11 @@
 //! Integration tests of the `{"lambda_fpm": {"command": ...}}` operations: the real
-//! `bootstrap`, real php-fpm and php CLI (Debian php8.2), driven through the Runtime API
+//! `bootstrap`, the layer's real php-fpm and php CLI (at /opt: scripts/with-layer), driven through the Runtime API
 //! emulator; install archives are served by a small HTTP server on 127.0.0.1.
 //!
-//! The WordPress + MariaDB end-to-end test (`real_wordpress_install_php_and_cron`) needs the
-//! Debian `wordpress` and `mariadb-server` packages: it runs when LAMBDA_FPM_TEST_MARIADB=1
-//! (scripts/test's unit suite sets it) and is skipped, saying so, otherwise.
+//! The WordPress + MariaDB end-to-end test (`real_wordpress_install_php_and_cron`) needs
+//! `mariadb-server` and the WordPress tree of `scripts/wordpress` (LAMBDA_FPM_TEST_WORDPRESS): it
+//! runs when LAMBDA_FPM_TEST_MARIADB=1 (scripts/test's unit suite sets both) and is skipped,
+//! saying so, otherwise; with LAMBDA_FPM_TEST_MARIADB=1 and no tree it fails.
 
 mod support;
 
@@ -222,7 +223,7 @@ fn listing(root: &Path) -> Vec<String> {
     v
 }
 
-const PHP_CLI: &str = "/usr/bin/php8.2";
+const PHP_CLI: &str = support::LAYER_PHP_CLI;
 
 async fn start(tag: &str, root: PathBuf, extra: &[(&str, &str)]) -> Lambda {
     let mut env = vec![
@@ -729,7 +730,7 @@ async fn php_command_success_failure_timeout_and_huge_output() {
         out["ini"],
         support::repo().join("php/php.ini").display().to_string()
     );
-    assert_eq!(out["scan"], "/etc/php/8.2/fpm/conf.d");
+    assert_eq!(out["scan"], support::LAYER_PHP_SCAN_DIR);
     assert_eq!(out["db"], "from-function-env");
     assert_eq!(
         out["icu"], "/srv/icu-addon",
@@ -1105,10 +1106,14 @@ async fn real_wordpress_install_php_and_cron() {
     let base = std::env::temp_dir().join(format!("lambda-fpm-cmd-mariadb-{}", std::process::id()));
     let db = MariaDb::start(&base.join("mariadb"));
 
-    // The Debian package's tree as an archive, symlinks followed (cp -L semantics).
+    // scripts/wordpress's tree (Debian trixie's WordPress 6.8, self-contained) as an archive
+    let tree = support::wordpress_tree()
+        .expect("LAMBDA_FPM_TEST_WORDPRESS must name scripts/wordpress's tree (scripts/test sets it)");
     let archive = base.join("wordpress.tar.gz");
     let st = std::process::Command::new("tar")
-        .args(["-C", "/usr/share", "-czhf"])
+        .arg("-C")
+        .arg(tree.parent().unwrap())
+        .arg("-czf")
         .arg(&archive)
         .arg("wordpress")
         .status()
@@ -1144,7 +1149,7 @@ async fn real_wordpress_install_php_and_cron() {
     assert_eq!(r["stripped"], "wordpress");
     assert!(r["files"].as_u64().unwrap() > 1000, "{r}");
     assert!(root.join("wp-includes/version.php").is_file());
-    // Debian's wp-config.php (a symlink to /etc/wordpress) was replaced by ours
+    // the install command puts our wp-config.php in place
     assert_eq!(
         std::fs::read_to_string(root.join("wp-config.php")).unwrap(),
         std::fs::read_to_string(support::repo().join("php/wp-config.php")).unwrap()

@@ -50,7 +50,7 @@ async fn start_with(
     ini: &Path,
     extra: &[(&str, &str)],
 ) -> Lambda {
-    let scan = format!("/etc/php/8.2/fpm/conf.d:{}", ini.display());
+    let scan = format!("{}:{}", support::LAYER_PHP_SCAN_DIR, ini.display());
     let mut env = vec![
         ("LAMBDA_FPM_OPCACHE_SEED", "copy"),
         ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.to_str().unwrap()),

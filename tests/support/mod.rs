@@ -231,9 +231,29 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Debian's php-fpm (installed by the test command).
+/// The layer's PHP, where Lambda has it: `scripts/test unit` runs the tests through
+/// `scripts/with-layer`, which mounts the built layer at /opt (private mount namespace).
+pub const LAYER_PHP_FPM: &str = "/opt/bin/php-fpm";
+pub const LAYER_PHP_CLI: &str = "/opt/bin/php";
+pub const LAYER_PHP_SCAN_DIR: &str = "/opt/php/conf.d";
+
+/// php-fpm for the tests: the layer's (LAMBDA_FPM_TEST_PHP_FPM overrides it).
 pub fn php_fpm_binary() -> String {
-    std::env::var("LAMBDA_FPM_TEST_PHP_FPM").unwrap_or_else(|_| "/usr/sbin/php-fpm8.2".into())
+    let fpm = std::env::var("LAMBDA_FPM_TEST_PHP_FPM").unwrap_or_else(|_| LAYER_PHP_FPM.into());
+    assert!(
+        Path::new(&fpm).is_file(),
+        "{fpm} not found: the integration tests use the layer's PHP; run them as \
+         `scripts/with-layer cargo test` (or `scripts/test unit`)"
+    );
+    fpm
+}
+
+/// The WordPress tree `scripts/wordpress` prepares (Debian trixie's WordPress 6.8), named by
+/// LAMBDA_FPM_TEST_WORDPRESS (scripts/test sets it).
+pub fn wordpress_tree() -> Option<PathBuf> {
+    std::env::var_os("LAMBDA_FPM_TEST_WORDPRESS")
+        .map(PathBuf::from)
+        .filter(|p| p.join("wp-settings.php").is_file())
 }
 
 /// Copies the fixture document root into a fresh temporary directory and adds what git
@@ -310,10 +330,7 @@ pub fn base_env(api: &RuntimeApi, root: &Path, runtime_dir: &Path) -> Vec<(Strin
             "LAMBDA_FPM_PHP_FPM_CONF",
             repo.join("php/php-fpm.conf").display().to_string(),
         ),
-        (
-            "LAMBDA_FPM_PHP_INI_SCAN_DIR",
-            "/etc/php/8.2/fpm/conf.d".into(),
-        ),
+        ("LAMBDA_FPM_PHP_INI_SCAN_DIR", LAYER_PHP_SCAN_DIR.into()),
         ("LAMBDA_FPM_RUNTIME_DIR", runtime_dir.display().to_string()),
         ("LAMBDA_FPM_LOG_FORMAT", "json".into()),
     ]
