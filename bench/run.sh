@@ -12,9 +12,9 @@
 # Knobs: BENCH_PORT=9400 (cargo lambda watch), BENCH_NGINX_PORT=9401, BENCH_STATE_DIR=.local/bench,
 #        BENCH_OUT=bench/results, BENCH_WORK=/tmp/lambda-fpm-bench, BENCH_EFS_DELAY_US=1000,
 #        BENCH_SKIP_BUILD=1 (use existing binaries), BENCH_KEEP_UP=1 (leave WordPress running),
-#        BENCH_LAYER_ZIP=dist/lambda-fpm-layer.zip (when it exists, the cold start is measured a second
-#        time with the layer's own php-fpm, mounted at /opt in a private mount namespace as on Lambda;
-#        build it with layer/build.sh)
+#        BENCH_LAYER_ZIP=dist/lambda-fpm-layer.zip (the layer whose PHP every suite runs)
+# PHP is the layer's own everywhere (php-fpm, the php CLI, their libraries and extensions), mounted at
+# /opt by scripts/with-layer as on Lambda; WordPress is scripts/wordpress's (Debian trixie's 6.8).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +36,8 @@ WORK="${BENCH_WORK:-/tmp/lambda-fpm-bench}"
 DELAY_US="${BENCH_EFS_DELAY_US:-1000}"
 EFS="$STATE/efs/wordpress"
 BENCH_BIN="$REPO/target/release/lambda-fpm-bench"
+WITH_LAYER="$REPO/scripts/with-layer"
+export LAYER_ZIP="${BENCH_LAYER_ZIP:-$REPO/dist/lambda-fpm-layer.zip}"
 BOOTSTRAP="$REPO/target/release/bootstrap"
 NGINX_DIR="$WORK/nginx"
 STARTED_AT=$(date +%s)
@@ -104,7 +106,7 @@ ENV_FILE="$STATE/run/watch-$PORT.env"
 
 # Content like the field notes' measurements: 21 posts on the home page's query.
 ( set -a; . "$ENV_FILE"; set +a; export BENCH_HOST="127.0.0.1:$PORT"
-php -d error_reporting='E_ALL&~E_DEPRECATED' -r '
+"$WITH_LAYER" /opt/bin/php -d error_reporting='E_ALL&~E_DEPRECATED' -r '
     $_SERVER["HTTP_HOST"] = getenv("BENCH_HOST"); $_SERVER["REQUEST_URI"] = "/";
     require $argv[1] . "/wp-load.php";
     $have = (int) wp_count_posts()->publish;
@@ -152,7 +154,7 @@ SITE_ARGS=(--bootstrap "$BOOTSTRAP" --docroot "$EFS" --env-file "$ENV_FILE" --ho
 # The bridge's HTTP target: our Function-URL-like front → Runtime API emulator → one bootstrap sandbox
 # (release build). `cargo lambda watch` is measured too, briefly: it stalls/500s now and then (README).
 if curl -s -o /dev/null -m 1 "http://127.0.0.1:$FRONT_PORT/" 2>/dev/null; then die "port $FRONT_PORT is in use"; fi
-"$BENCH_BIN" serve "${SITE_ARGS[@]}" --quiet --listen "127.0.0.1:$FRONT_PORT" > "$WORK/front.log" 2>&1 &
+"$WITH_LAYER" "$BENCH_BIN" serve "${SITE_ARGS[@]}" --quiet --listen "127.0.0.1:$FRONT_PORT" > "$WORK/front.log" 2>&1 &
 FRONT_PID=$!
 for _ in $(seq 1 150); do
     curl -s -o /dev/null -m 2 "http://127.0.0.1:$FRONT_PORT/wp-includes/images/w-logo-blue.png" 2>/dev/null && break
@@ -174,37 +176,23 @@ curl -s -o /dev/null -m 60 -w 'status %{http_code}, %{size_download} bytes, %{ti
     "http://127.0.0.1:$FRONT_PORT/wp-content/uploads/lambda-fpm-bench/oversize.bin" | tee "$OUT/oversize.txt"
 
 log "bridge-added latency: direct FastCGI vs bridge, $DIRECT_N interleaved requests per PHP scenario"
-nice "$BENCH_BIN" direct "${SITE_ARGS[@]}" --requests "$DIRECT_N" --out "$OUT/direct.json"
+nice "$WITH_LAYER" "$BENCH_BIN" direct "${SITE_ARGS[@]}" --requests "$DIRECT_N" --out "$OUT/direct.json"
 
 log "cold start: $COLD_REPS runs each, local disk and EFS simulator ($DELAY_US µs/op)"
-nice "$BENCH_BIN" cold "${SITE_ARGS[@]}" --reps "$COLD_REPS" --efs-reps "$COLD_EFS_REPS" --efs-delay-us "$DELAY_US" --out "$OUT/cold.json"
-
-LAYER_ZIP="${BENCH_LAYER_ZIP:-$REPO/dist/lambda-fpm-layer.zip}"
-if [ -s "$LAYER_ZIP" ]; then
-    # What Lambda runs: the layer's php-fpm (its own loader, libraries and extensions) at /opt. The zip is
-    # unpacked into the work dir and bind-mounted on /opt in a private mount namespace (unshare -m), so
-    # the host's /opt is untouched and the mount disappears with the process.
-    log "cold start with the layer's php-fpm ($LAYER_ZIP at /opt), $COLD_REPS runs each"
-    rm -rf "$WORK/layer-opt" && mkdir -p "$WORK/layer-opt" && unzip -q "$LAYER_ZIP" -d "$WORK/layer-opt"
-    nice unshare -m --propagation private sh -c 'mount --bind "$1" /opt && shift && exec "$@"' sh "$WORK/layer-opt" \
-        "$BENCH_BIN" cold "${SITE_ARGS[@]}" --php-fpm /opt/bin/php-fpm --scan-dir /opt/php/conf.d \
-        --reps "$COLD_REPS" --efs-reps "$COLD_EFS_REPS" --efs-delay-us "$DELAY_US" --out "$OUT/cold-layer.json"
-else
-    log "cold start with the layer's php-fpm: skipped ($LAYER_ZIP missing; layer/build.sh makes it)"
-fi
+nice "$WITH_LAYER" "$BENCH_BIN" cold "${SITE_ARGS[@]}" --reps "$COLD_REPS" --efs-reps "$COLD_EFS_REPS" --efs-delay-us "$DELAY_US" --out "$OUT/cold.json"
 
 log "soak: $SOAK_N mixed requests"
-nice "$BENCH_BIN" soak "${SITE_ARGS[@]}" --requests "$SOAK_N" --out "$OUT/soak.json"
+nice "$WITH_LAYER" "$BENCH_BIN" soak "${SITE_ARGS[@]}" --requests "$SOAK_N" --out "$OUT/soak.json"
 
 log "EFS simulator: php.ini variants ($DELAY_US µs/op, warm $EFS_WARM)"
-nice "$BENCH_BIN" efs "${SITE_ARGS[@]}" --delay-us "$DELAY_US" --warm "$EFS_WARM" --out "$OUT/efs.json"
+nice "$WITH_LAYER" "$BENCH_BIN" efs "${SITE_ARGS[@]}" --delay-us "$DELAY_US" --warm "$EFS_WARM" --out "$OUT/efs.json"
 
 # ------------------------------------------------------------------------------------------ report
 cat > "$OUT/meta.json" <<META
 {"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "mode": "$([ $QUICK -eq 1 ] && echo quick || echo full)",
  "git": "$(git rev-parse --short HEAD)", "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')",
  "cores": $(nproc), "mem_gib": $(( $(grep MemTotal /proc/meminfo | awk '{print $2}') / 1048576 )),
- "kernel": "$(uname -r)", "php": "$(php -r 'echo PHP_VERSION;')", "nginx": "$(nginx -v 2>&1 | sed 's/.*\///')",
+ "kernel": "$(uname -r)", "php": "$("$WITH_LAYER" /opt/bin/php -r 'echo PHP_VERSION;')", "wordpress": "$(sed -n "s/^\$wp_version = '\(.*\)';/\1/p" "$EFS/wp-includes/version.php")", "nginx": "$(nginx -v 2>&1 | sed 's/.*\///')",
  "loadavg_at_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "efs_delay_us": $DELAY_US}
 META
 "$BENCH_BIN" report --dir "$OUT" > "$OUT/report.md"

@@ -91,13 +91,14 @@ struct SiteArgs {
     /// The bridge binary (a release build)
     #[arg(long, default_value = "target/release/bootstrap")]
     bootstrap: PathBuf,
-    #[arg(long, default_value = "/usr/sbin/php-fpm8.2")]
+    /// php-fpm: the layer's, at /opt (bench/run.sh runs under scripts/with-layer)
+    #[arg(long, default_value = "/opt/bin/php-fpm")]
     php_fpm: PathBuf,
     #[arg(long, default_value = "php/php.ini")]
     ini: PathBuf,
     #[arg(long, default_value = "php/php-fpm.conf")]
     conf: PathBuf,
-    #[arg(long, default_value = "/etc/php/8.2/fpm/conf.d")]
+    #[arg(long, default_value = "/opt/php/conf.d")]
     scan_dir: String,
     /// WordPress root (scripts/local lays it out in $LOCAL_STATE_DIR/efs/wordpress)
     #[arg(long)]

@@ -144,7 +144,11 @@ pub fn markdown(dir: &Path) -> Result<String> {
         writeln!(o)?;
     }
     for (file, which) in [
-        ("cold.json", "Debian's php-fpm8.2 on the host"),
+        (
+            "cold.json",
+            "the layer's own php-fpm (dist/ zip mounted at /opt, as on Lambda)",
+        ),
+        // results of runs before the layer's PHP was the only one (Debian's php-fpm8.2 on the host)
         (
             "cold-layer.json",
             "the layer's own php-fpm (dist/ zip mounted at /opt, as on Lambda)",

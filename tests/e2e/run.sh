@@ -45,6 +45,15 @@ WP_ADMIN_PASSWORD="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(8))
 export WP_ADMIN_PASSWORD
 SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
 
+# PHP's own complaints are part of the suite: every instance runs with WP_DEBUG (errors, warnings
+# and deprecations go to php-fpm's stderr, i.e. the watch logs; never into pages) and E_ALL from
+# the first line of PHP on; test_99_php_log.py fails on any Fatal error, Warning or Deprecated
+# notice from WordPress core or the project's own PHP.
+export WORDPRESS_DEBUG=1
+export LOCAL_PHP_CONF_D="$LOCAL_STATE_DIR/php-conf.d"
+mkdir -p "$LOCAL_PHP_CONF_D"
+printf '; tests/e2e/run.sh: report everything\nerror_reporting = E_ALL\n' >"$LOCAL_PHP_CONF_D/90-e2e.ini"
+
 t0=$(date +%s)
 WORDPRESS_HTTP_BLOCK_EXTERNAL=1 PORT="$P_PLAIN" "$LOCAL" up --background
 ORIGIN_SECRET="$SECRET" PORT="$P_SECRET" "$LOCAL" up --background
@@ -56,6 +65,7 @@ export E2E_SECRET_URL="http://127.0.0.1:$P_SECRET"
 export E2E_FRESH_URL="http://127.0.0.1:$P_FRESH"
 export E2E_ORIGIN_SECRET="$SECRET"
 export E2E_EFS_ROOT="$LOCAL_STATE_DIR/efs/wordpress"
+export E2E_LOG_DIR="$LOCAL_STATE_DIR/logs"
 export E2E_ADMIN_USER="$WP_ADMIN_USER" E2E_ADMIN_PASSWORD="$WP_ADMIN_PASSWORD" E2E_SITE_TITLE="$WP_TITLE"
 
 cd "$REPO"
