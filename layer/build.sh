@@ -614,6 +614,15 @@ zip_sizes() {
     printf "%s: %s\n  zipped   %d bytes (%.1f MiB)\n  unzipped %d bytes (%.1f MiB%s)\n", t, o, z, z/1048576, u, u/1048576, n }'
 }
 echo
+# What the layer carries, for Terraform (php_version is checked against it) and for people:
+# ${OUT%.zip}.json beside the zip.
+PHPFULL=$(sysrun "$SYS_CLI" -n -r 'echo PHP_VERSION;') || die "the package root's php does not run"
+python3 - "${OUT%.zip}.json" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS/.packages" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}" <<'PY'
+import json, sys
+out, php, minor, suite, pkg, packages, *ext = sys.argv[1:]
+json.dump({"php": php, "php_minor": minor, "debian": suite, "php_package": pkg, "extensions": ext,
+           "packages": dict(l.split() for l in open(packages))}, open(out, "w"), indent=1, sort_keys=True)
+PY
 zip_sizes layer "$OUT" "; Lambda limit: 250 MB with the function"
 printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
 # The ICU add-on layer: the ICU data left out above, as /opt/share/icu/<package>.dat. Optional;

@@ -6,7 +6,7 @@ resource "aws_lambda_layer_version" "this" {
   count = local.create_layer ? 1 : 0
 
   layer_name               = "${var.name}-lambda-fpm"
-  description              = "lambda-fpm: bridge + php-fpm runtime"
+  description              = local.layer_meta == null ? "lambda-fpm: bridge + PHP ${var.php_version} (php-fpm)" : "lambda-fpm: bridge + PHP ${local.layer_meta.php} (php-fpm, Debian ${local.layer_meta.debian} ${local.layer_meta.php_package})"
   filename                 = local.layer_zip_path
   source_code_hash         = fileexists(local.layer_zip_path) ? filebase64sha256(local.layer_zip_path) : null
   compatible_runtimes      = ["provided.al2023"]
@@ -16,6 +16,10 @@ resource "aws_lambda_layer_version" "this" {
     precondition {
       condition     = fileexists(local.layer_zip_path)
       error_message = "The layer zip ${local.layer_zip_path} does not exist: build it first (see layer/ in the repository) or set layer_arn."
+    }
+    precondition {
+      condition     = local.layer_meta == null || try(local.layer_meta.php_minor, "") == var.php_version
+      error_message = "The layer zip ${local.layer_zip_path} carries PHP ${try(local.layer_meta.php, "?")} but php_version is \"${var.php_version}\": rebuild it with LAYER_PHP=${var.php_version} layer/build.sh, or set php_version to match."
     }
   }
 }
@@ -159,7 +163,7 @@ resource "aws_lambda_function" "this" {
     log_group  = aws_cloudwatch_log_group.this.name
   }
 
-  tags = local.tags
+  tags = merge(local.tags, { "lambda-fpm:php" = var.php_version })
 
   lifecycle {
     precondition {

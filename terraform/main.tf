@@ -7,6 +7,9 @@ locals {
 
   layer_zip_path = coalesce(var.layer_zip_path, "${path.module}/../dist/lambda-fpm-layer.zip")
   layer_arn      = local.create_layer ? aws_lambda_layer_version.this[0].arn : var.layer_arn
+  # What layer/build.sh writes beside the zip: {"php": "8.4.28", "php_minor": "8.4", "debian": ...}
+  layer_meta_path = "${trimsuffix(local.layer_zip_path, ".zip")}.json"
+  layer_meta      = local.create_layer && fileexists(local.layer_meta_path) ? jsondecode(file(local.layer_meta_path)) : null
 
   # The ICU add-on unpacks after the main layer (it only adds /opt/share/icu), then the user's.
   create_icu_layer   = var.icu_full_data && var.icu_layer_arn == null

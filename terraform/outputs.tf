@@ -109,6 +109,11 @@ output "origin_secret" {
   sensitive   = true
 }
 
+output "php_version" {
+  description = "PHP of the layer: the full version from the build's lambda-fpm-layer.json when the layer is built from a zip, else php_version."
+  value       = local.layer_meta == null ? var.php_version : local.layer_meta.php
+}
+
 output "icu_layer_arn" {
   description = "ARN (with version) of the ICU add-on layer the function uses, or null (icu_full_data = false)."
   value       = local.icu_layer_arn

@@ -150,6 +150,17 @@ variable "layer_zip_path" {
   }
 }
 
+variable "php_version" {
+  description = "PHP minor version of the layer (\"8.4\": Debian 13 trixie's php8.4, the default of layer/build.sh; \"8.2\": Debian 12 bookworm's php8.2, security support ends 31 Dec 2026). Shown in the layer's description and the function's tags; when the layer is built from layer_zip_path, the build's lambda-fpm-layer.json beside the zip must report the same version (a mismatch fails the plan). To move a site from 8.2 to 8.4: rebuild with LAYER_PHP=8.4, set this to \"8.4\", apply (a new layer version and function version; the live alias moves), and roll back by applying with 8.2 again."
+  type        = string
+  default     = "8.4"
+
+  validation {
+    condition     = contains(["8.4", "8.2"], var.php_version)
+    error_message = "php_version must be \"8.4\" or \"8.2\" (the versions layer/build.sh builds: LAYER_PHP)."
+  }
+}
+
 variable "layer_arn" {
   description = "ARN (with version) of an already published lambda-fpm layer. When set, no layer is created from layer_zip_path."
   type        = string

@@ -641,3 +641,26 @@ run "more_than_five_layers_are_refused" {
 
   expect_failures = [aws_lambda_function.this]
 }
+
+run "layer_php_version_is_visible" {
+  command = apply
+
+  assert {
+    condition     = aws_lambda_layer_version.this[0].description == "lambda-fpm: bridge + PHP 8.4.28 (php-fpm, Debian trixie 8.4.28-1~deb13u1)"
+    error_message = "the layer's description must name the PHP of the build (from lambda-fpm-layer.json beside the zip)"
+  }
+  assert {
+    condition     = output.php_version == "8.4.28" && aws_lambda_function.this.tags["lambda-fpm:php"] == "8.4"
+    error_message = "the PHP version must be in the outputs and the function's tags"
+  }
+}
+
+run "php_version_must_match_the_layer_build" {
+  command = plan
+
+  variables {
+    php_version = "8.2"
+  }
+
+  expect_failures = [aws_lambda_layer_version.this]
+}
