@@ -161,14 +161,15 @@ run "apt-get download PHP $PHPV + dependency closure" apt-$SUITE-download \
 apt-get "${APT_OPTS[@]}" -s --no-install-recommends install "${PHP_PACKAGES[@]}" 2>/dev/null |
   awk '$1=="Inst" {v=$3; gsub(/[()]/,"",v); print $2, v}' | sort >"$LOGDIR/packages-$SUITE.txt"
 [[ -s $LOGDIR/packages-$SUITE.txt ]] || die "apt resolved no packages for ${PHP_PACKAGES[*]}"
-SYS=$CACHE/pkgroot-$SUITE-$(md5sum <"$LOGDIR/packages-$SUITE.txt" | cut -c1-10)-v1
+SYS=$CACHE/pkgroot-$SUITE-$(md5sum <"$LOGDIR/packages-$SUITE.txt" | cut -c1-10)-v2
 if [[ ! -f $SYS/.complete ]]; then
   rm -rf "$SYS.tmp" "$SYS" && mkdir -p "$SYS.tmp"
   while read -r pkg ver; do
     deb=$( (ls "$APTDIR/archives/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null || true) | head -n 1)
     [[ -n $deb ]] || die "downloaded package missing: $pkg $ver"
     dpkg-deb -x "$deb" "$SYS.tmp"
-  done <"$LOGDIR/packages-$SUITE.txt"
+    dpkg-deb -c "$deb" | awk -v p="$pkg" '{f=$6; sub(/^\./, "", f); if (f != "/" && f !~ /\/$/) print p, f}'
+  done <"$LOGDIR/packages-$SUITE.txt" >"$SYS.tmp/.files"
   cp "$LOGDIR/packages-$SUITE.txt" "$SYS.tmp/.packages"
   touch "$SYS.tmp/.complete" && mv "$SYS.tmp" "$SYS"
 fi
@@ -617,11 +618,38 @@ echo
 # What the layer carries, for Terraform (php_version is checked against it) and for people:
 # ${OUT%.zip}.json beside the zip.
 PHPFULL=$(sysrun "$SYS_CLI" -n -r 'echo PHP_VERSION;') || die "the package root's php does not run"
-python3 - "${OUT%.zip}.json" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS/.packages" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}" <<'PY'
-import json, sys
-out, php, minor, suite, pkg, packages, *ext = sys.argv[1:]
+# "packages": the Debian packages whose files the layer ships (layer/updates.sh checks them).
+{
+  for f in "$SYS_FPM" "$SYS_CLI"; do echo "$f"; done
+  for e in "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"; do echo "$SYS_EXT/$e.so"; done
+  awk '{print $2}' "$LOGDIR/libs.txt"
+  for m in "${GCONV_MODULES[@]}"; do echo "$G/$m.so"; done
+  echo "$SYS/usr/share/zoneinfo/zone.tab"; ls "$SYS"/usr/share/ca-certificates/mozilla/*.crt | head -n 1
+  [[ $PHPV == 8.4 ]] && echo "$SYS/usr/share/zoneinfo/US/Eastern"
+} >"$LOGDIR/shipped-sources.txt"
+REBUILT=$([[ $PHPV == 8.2 ]] && echo "libgd2=$GDVER curl=$CURLVER" || true)
+python3 - "${OUT%.zip}.json" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS" "$LOGDIR/shipped-sources.txt" "$REBUILT" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}" <<'PY'
+import json, os, sys
+out, php, minor, suite, pkg, sysroot, sources, rebuilt, *ext = sys.argv[1:]
+versions = dict(l.split() for l in open(f"{sysroot}/.packages"))
+owner = {}
+for line in open(f"{sysroot}/.files"):
+    p, f = line.rstrip("\n").split(" ", 1)
+    owner[f] = p
+def norm(path):   # a path of the package root as the package lists it (merged /usr or not)
+    return "/" + os.path.relpath(os.path.realpath(path), sysroot)
+shipped = {}
+for src in open(sources).read().split():
+    if not src.startswith(sysroot + "/"):
+        continue   # the stubs (and 8.2's rebuilt libraries) are not Debian binary packages
+    f = norm(src)
+    p = owner.get("/" + os.path.relpath(src, sysroot)) or owner.get(f) or owner.get(f.replace("/usr/lib/", "/lib/", 1)) or owner.get(f.replace("/lib/", "/usr/lib/", 1))
+    if p is None:
+        sys.exit(f"no package owns {f}")
+    shipped[p] = versions[p]
 json.dump({"php": php, "php_minor": minor, "debian": suite, "php_package": pkg, "extensions": ext,
-           "packages": dict(l.split() for l in open(packages))}, open(out, "w"), indent=1, sort_keys=True)
+           "packages": shipped, "rebuilt_from_source": dict(x.split("=", 1) for x in rebuilt.split())},
+          open(out, "w"), indent=1, sort_keys=True)
 PY
 zip_sizes layer "$OUT" "; Lambda limit: 250 MB with the function"
 printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
