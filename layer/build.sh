@@ -624,7 +624,8 @@ PHPFULL=$(sysrun "$SYS_CLI" -n -r 'echo PHP_VERSION;') || die "the package root'
   for e in "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"; do echo "$SYS_EXT/$e.so"; done
   awk '{print $2}' "$LOGDIR/libs.txt"
   for m in "${GCONV_MODULES[@]}"; do echo "$G/$m.so"; done
-  echo "$SYS/usr/share/zoneinfo/zone.tab"; ls "$SYS"/usr/share/ca-certificates/mozilla/*.crt | head -n 1
+  cas=("$SYS"/usr/share/ca-certificates/mozilla/*.crt)
+  echo "$SYS/usr/share/zoneinfo/zone.tab"; echo "${cas[0]}"
   [[ $PHPV == 8.4 ]] && echo "$SYS/usr/share/zoneinfo/US/Eastern"
 } >"$LOGDIR/shipped-sources.txt"
 REBUILT=$([[ $PHPV == 8.2 ]] && echo "libgd2=$GDVER curl=$CURLVER" || true)
