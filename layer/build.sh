@@ -7,14 +7,15 @@
 # One command, run from anywhere, as root (it installs its own build dependencies with apt-get
 # and pip, idempotently). Result:
 #   /opt/bootstrap                  the bridge (cargo lambda build, glibc <= 2.26 symbols)
-#   /opt/bin/php-fpm, /opt/bin/php  Debian bookworm's php8.2 binaries, interpreter + RPATH -> /opt/lib
+#   /opt/bin/php-fpm, /opt/bin/php  Debian trixie's php8.4 binaries (or bookworm's php8.2), interpreter + RPATH -> /opt/lib
 #   /opt/lib/                       every shared library they load, incl. ld-linux-x86-64.so.2 and libc
-#   /opt/lib/php/20220829/          the PHP extensions WordPress needs
+#   /opt/lib/php/20240924/          the PHP extensions WordPress needs (8.2: 20220829/)
 #   /opt/lib/gconv/                 iconv charset modules (the bundled libc looks here)
 #   /opt/share/zoneinfo/            time zone database (the bundled PHP looks here)
-#   /opt/ssl/cert.pem               CA certificates (Debian's ca-certificates)
+#   /opt/ssl/cert.pem               CA certificates (the release's ca-certificates)
 #   /opt/php/php.ini, php-fpm.conf  from php/, and /opt/php/conf.d/00-layer.ini (generated)
-# and in the add-on: /opt/share/icu/icudt72l.dat, the ICU data the main layer leaves out.
+# and in the add-on: /opt/share/icu/icudt76l.dat (8.2: icudt72l.dat), the ICU data the main layer
+# leaves out. Beside the zip: lambda-fpm-layer.json (PHP version, Debian packages shipped).
 #
 # Environment (all optional):
 #   LAMBDA_FPM_BOOTSTRAP=path   use this prebuilt bridge binary instead of running cargo lambda build
@@ -24,7 +25,6 @@
 #   LAYER_ICU_LOCALES="en de"   ICU locale data kept in the main layer: these languages (+ root);
 #                               default: en; "all" keeps every language (+15 MB). What is left out
 #                               is in the ICU add-on layer (layer/README.md)
-#
 #   LAYER_PHP=8.4|8.2           PHP to ship (default 8.4): Debian 13 trixie's php8.4 packages
 #                               (trixie + trixie-security), or Debian 12 bookworm's php8.2
 #
@@ -402,9 +402,9 @@ done
 # binaries find the layer's files with no env vars and no wrapper script (there may be no shell):
 #   /usr/share/zoneinfo     -> /opt/share/zoneinfo   (Debian reads the system tz database;
 #                                                     missing = fatal "Timezone database is corrupt")
-#   /usr/lib/php/20220829   -> /opt/lib/php/20220829 (default extension_dir)
-#   /etc/php/8.2/{cli,fpm}  -> /opt/////////php      (php.ini + php-fpm.conf search dir)
-#   /etc/php/8.2/*/conf.d   -> /opt/php////////conf.d (default PHP_INI_SCAN_DIR)
+#   /usr/lib/php/$PHPAPI    -> /opt/lib/php/$PHPAPI   (default extension_dir)
+#   /etc/php/$PHPV/{cli,fpm} -> /opt/////////php      (php.ini + php-fpm.conf search dir)
+#   /etc/php/$PHPV/*/conf.d  -> /opt/php////////conf.d (default PHP_INI_SCAN_DIR)
 # (Repeated slashes are legal in paths.) The bridge passes -c, --fpm-config and PHP_INI_SCAN_DIR
 # explicitly anyway; the defaults make `/opt/bin/php` work on its own.
 binpatch() { # file old=new... : "\0" means a NUL byte; "+" in new is filled with "/" to old's length
@@ -579,7 +579,7 @@ install -m 0644 php/php-fpm.conf "$OPT/php/php-fpm.conf"
   echo "; no /opt paths so it also works with Debian's PHP locally). Later files in PHP_INI_SCAN_DIR,"
   echo "; e.g. /var/task/php/conf.d/*.ini in the function package, can override these."
   echo
-  echo "; The layer's extensions (Debian bookworm php$PHPV-* packages)."
+  echo "; The layer's extensions (Debian $SUITE php$PHPV-* packages)."
   echo "extension_dir = /opt/lib/php/$PHPAPI"
   for e in "${ZEND_EXTENSIONS[@]}"; do echo "zend_extension = $e"; done
   for e in "${EXTENSIONS[@]}"; do echo "extension = $e"; done
