@@ -11,6 +11,7 @@
 pub mod cache_policy;
 pub mod cgi_env;
 pub mod cgi_response;
+pub mod code_mirror;
 pub mod commands;
 pub mod conditional;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod fs_probe;
 pub mod handler;
 pub mod logging;
 pub mod metadata_prefetch;
+pub mod mirror_store;
 pub mod opcache_prime;
 pub mod opcache_seed;
 pub mod origin;
