@@ -88,6 +88,47 @@ if (lambda_fpm_env('WORDPRESS_HTTP_BLOCK_EXTERNAL') === '1') {
 define('WP_DEBUG', lambda_fpm_env('WORDPRESS_DEBUG') === '1');
 define('WP_DEBUG_DISPLAY', false);   // errors go to the log (stderr → CloudWatch), never into pages
 
+/*
+ * lambda-fpm's code mirror: PHP normally runs against a local copy of the site's code; when
+ * WordPress installs, updates, deletes or edits code (on EFS), the generation marker the bridge
+ * names in LAMBDA_FPM_CODE_GENERATION_FILE is rewritten, and every sandbox leaves its copy within
+ * LAMBDA_FPM_CODE_MIRROR_CHECK_MS. Registered before WordPress loads (pre-initialized hooks).
+ * Without these lines the bridge marks every code-changing request as a change itself.
+ */
+if (!function_exists('lambda_fpm_code_changed')) {
+    function lambda_fpm_code_changed($passthrough = null) {
+        $marker = getenv('LAMBDA_FPM_CODE_GENERATION_FILE');
+        if (is_string($marker) && $marker !== '') {
+            $dir = dirname($marker);
+            if (is_dir($dir) || @mkdir($dir, 0755, true)) {
+                $token = bin2hex(random_bytes(8)) . '-php';
+                $tmp = $marker . '.tmp-' . $token;
+                if (@file_put_contents($tmp, $token . "\n") !== false) {
+                    @rename($tmp, $marker);
+                } else {
+                    error_log('lambda-fpm: cannot write the code generation marker ' . $marker);
+                }
+            }
+        }
+        return $passthrough;   // also used as a filter
+    }
+}
+foreach ([
+    'upgrader_pre_install' => 1,          // before an upgrader writes (filter: passes $response on)
+    'upgrader_process_complete' => 0,     // plugins, themes, core, translations, after writing
+    'automatic_updates_complete' => 0,
+    'deleted_plugin' => 0,
+    'deleted_theme' => 0,
+    'wp_ajax_edit_theme_plugin_file' => 0, // the theme/plugin file editors (before the write) ...
+] as $lambda_fpm_hook => $lambda_fpm_args) {
+    $GLOBALS['wp_filter'][$lambda_fpm_hook][10]['lambda_fpm_code_changed'] =
+        ['function' => 'lambda_fpm_code_changed', 'accepted_args' => $lambda_fpm_args];
+}
+// ... and after it (the editor's handler ends the request with wp_send_json)
+$GLOBALS['wp_filter']['wp_ajax_edit_theme_plugin_file'][1]['lambda_fpm_code_changed_after'] =
+    ['function' => function () { register_shutdown_function('lambda_fpm_code_changed'); }, 'accepted_args' => 0];
+unset($lambda_fpm_hook, $lambda_fpm_args);
+
 /* That's all, stop editing! Happy publishing. */
 
 if (!defined('ABSPATH')) {

@@ -256,7 +256,11 @@ mod tests {
             ("GET", "index.php", ""),
             ("GET", "wp-admin/index.php", ""),
             ("GET", "wp-admin/plugins.php", ""),
-            ("GET", "wp-admin/plugins.php", "action=activate&plugin=a%2Fa.php"),
+            (
+                "GET",
+                "wp-admin/plugins.php",
+                "action=activate&plugin=a%2Fa.php",
+            ),
             ("GET", "wp-admin/update-core.php", ""),
             ("GET", "wp-admin/plugin-install.php", ""),
             ("HEAD", "wp-admin/update.php", ""),
@@ -273,17 +277,33 @@ mod tests {
     #[test]
     fn installers_updaters_and_editors_run_on_efs() {
         for (m, s, q) in [
-            ("GET", "wp-admin/update.php", "action=install-plugin&plugin=x&_wpnonce=1"),
+            (
+                "GET",
+                "wp-admin/update.php",
+                "action=install-plugin&plugin=x&_wpnonce=1",
+            ),
             ("GET", "wp-admin/update.php", "action=upgrade-theme&theme=x"),
             ("POST", "wp-admin/update.php", "action=upload-plugin"),
             ("GET", "wp-admin/update-core.php", "action=do-core-upgrade"),
-            ("POST", "wp-admin/update-core.php", "action=do-plugin-upgrade"),
-            ("GET", "wp-admin/plugins.php", "action=delete-selected&checked%5B0%5D=x"),
+            (
+                "POST",
+                "wp-admin/update-core.php",
+                "action=do-plugin-upgrade",
+            ),
+            (
+                "GET",
+                "wp-admin/plugins.php",
+                "action=delete-selected&checked%5B0%5D=x",
+            ),
             ("POST", "wp-admin/plugins.php", "action=delete-selected"),
             ("POST", "wp-admin/theme-editor.php", ""),
             ("POST", "wp-admin/plugin-editor.php", ""),
             ("POST", "wp-admin/options-general.php", ""),
-            ("POST", "wp-admin/network/update-core.php", "action=do-core-upgrade"),
+            (
+                "POST",
+                "wp-admin/network/update-core.php",
+                "action=do-core-upgrade",
+            ),
             ("POST", "wp-cron.php", "doing_wp_cron=1"),
             ("GET", "wp-cron.php", ""),
         ] {
@@ -302,7 +322,10 @@ mod tests {
         };
         assert!(!runs_on_efs(&ajax(b"action=heartbeat&data=x", "")));
         assert!(!runs_on_efs(&ajax(b"interval=15&action=heartbeat", "")));
-        assert!(runs_on_efs(&ajax(b"slug=hello&action=install-plugin&_ajax_nonce=1", "")));
+        assert!(runs_on_efs(&ajax(
+            b"slug=hello&action=install-plugin&_ajax_nonce=1",
+            ""
+        )));
         assert!(runs_on_efs(&ajax(b"action=update%2Dplugin&plugin=a", "")));
         assert!(runs_on_efs(&ajax(b"x=1", "action=edit-theme-plugin-file")));
         assert!(runs_on_efs(&ajax(b"action=delete-theme&slug=t", "")));
@@ -319,18 +342,37 @@ mod tests {
             form: None,
         };
         assert!(runs_on_efs(&rest("POST", "/wp-json/wp/v2/plugins", "")));
-        assert!(runs_on_efs(&rest("DELETE", "/wp-json/wp/v2/plugins/hello/hello", "")));
-        assert!(runs_on_efs(&rest("POST", "/", "rest_route=%2Fwp%2Fv2%2Fplugins")));
-        assert!(runs_on_efs(&rest("POST", "/", "rest_route=/wp/v2/plugins/akismet")));
+        assert!(runs_on_efs(&rest(
+            "DELETE",
+            "/wp-json/wp/v2/plugins/hello/hello",
+            ""
+        )));
+        assert!(runs_on_efs(&rest(
+            "POST",
+            "/",
+            "rest_route=%2Fwp%2Fv2%2Fplugins"
+        )));
+        assert!(runs_on_efs(&rest(
+            "POST",
+            "/",
+            "rest_route=/wp/v2/plugins/akismet"
+        )));
         assert!(!runs_on_efs(&rest("GET", "/wp-json/wp/v2/plugins", "")));
         assert!(!runs_on_efs(&rest("POST", "/wp-json/wp/v2/posts", "")));
-        assert!(!runs_on_efs(&rest("POST", "/", "rest_route=/wp/v2/posts/1")));
+        assert!(!runs_on_efs(&rest(
+            "POST",
+            "/",
+            "rest_route=/wp/v2/posts/1"
+        )));
         assert!(!runs_on_efs(&rest("POST", "/hello/", "")));
     }
 
     #[test]
     fn write_through_prefixes_match_whole_components() {
-        let dirs: Vec<String> = DEFAULT_WRITE_THROUGH.iter().map(|s| s.to_string()).collect();
+        let dirs: Vec<String> = DEFAULT_WRITE_THROUGH
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert!(stays_on_efs("wp-content/uploads", &dirs));
         assert!(stays_on_efs("wp-content/uploads/2024/x.jpg", &dirs));
         assert!(stays_on_efs("/wp-content/cache/", &dirs));
@@ -351,10 +393,19 @@ mod tests {
         assert_eq!(next_step(&m, "g2", Some("g2"), true), Step::LeaveMirror);
         assert_eq!(next_step(&Serving::Efs, "g2", None, false), Step::Refresh);
         assert_eq!(next_step(&Serving::Efs, "g2", None, true), Step::Keep);
-        assert_eq!(next_step(&Serving::Efs, "g2", Some("g2"), false), Step::UseStaged);
+        assert_eq!(
+            next_step(&Serving::Efs, "g2", Some("g2"), false),
+            Step::UseStaged
+        );
         // a staged mirror of an older generation is never used
-        assert_eq!(next_step(&Serving::Efs, "g3", Some("g2"), false), Step::Refresh);
-        assert_eq!(next_step(&Serving::Efs, "", Some(""), false), Step::UseStaged);
+        assert_eq!(
+            next_step(&Serving::Efs, "g3", Some("g2"), false),
+            Step::Refresh
+        );
+        assert_eq!(
+            next_step(&Serving::Efs, "", Some(""), false),
+            Step::UseStaged
+        );
     }
 
     #[test]

@@ -74,6 +74,18 @@ pub async fn run(
         Command::Cron(spec) => cron::run(bridge, spec, deadline).await,
         Command::Warm(spec) => warm::run(bridge, spec, deadline).await,
     };
+    // These ran on EFS and may have changed code: the code mirror must follow.
+    if let Some(m) = &bridge.mirror {
+        match &parsed {
+            Command::Install(_) if ok => match m.code_replaced().await {
+                Ok(g) => body["code_generation"] = json!(g),
+                Err(e) => body["code_generation_error"] = json!(e.to_string()),
+            },
+            Command::Php(_) => m.after_code_change("the php command").await,
+            Command::Cron(_) => m.after_code_change("the cron command").await,
+            _ => {}
+        }
+    }
     let ms = started.elapsed().as_millis() as u64;
     let mut doc = json!({"ok": ok, "command": parsed.name(), "ms": ms});
     if let (Some(doc_map), Some(body_map)) = (doc.as_object_mut(), body.as_object_mut()) {

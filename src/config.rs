@@ -110,6 +110,22 @@ pub struct Config {
     /// Load the whole file cache into opcache's shared memory during init (for provisioned
     /// concurrency). `LAMBDA_FPM_OPCACHE_PRIME`: `off` (default) | `on`.
     pub opcache_prime: bool,
+    /// PHP runs against a local copy of the site's code (see `code_mirror`).
+    pub code_mirror: CodeMirror,
+}
+
+/// The code mirror's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeMirror {
+    /// `LAMBDA_FPM_CODE_MIRROR`: `on` (default) | `off`.
+    pub enabled: bool,
+    /// How often a sandbox reads the generation marker on EFS (at most once per this, when a
+    /// request comes): the bound on seeing another sandbox's code change.
+    /// `LAMBDA_FPM_CODE_MIRROR_CHECK_MS` (default 1000).
+    pub check_interval: Duration,
+    /// Directories that stay on EFS inside the mirror (relative to the document root).
+    /// `LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH`: comma-separated, replaces the default list.
+    pub write_through: Vec<String>,
 }
 
 /// A setting that could not be used; names the variable.
@@ -237,6 +253,18 @@ impl Config {
     }
 
     /// The seed archive new sandboxes restore (copy mode).
+    /// The code mirror's generation marker on EFS ("" when the mirror is off).
+    pub fn code_generation_file(&self) -> String {
+        if !self.code_mirror.enabled {
+            return String::new();
+        }
+        self.document_root
+            .join(crate::code_mirror::STATE_DIR)
+            .join(crate::code_mirror::GENERATION_FILE)
+            .to_string_lossy()
+            .into_owned()
+    }
+
     pub fn opcache_seed_file(&self) -> PathBuf {
         self.opcache_seed_dir.join(crate::opcache_seed::SEED_FILE)
     }
@@ -298,6 +326,43 @@ impl Config {
             ));
         }
 
+        let write_through: Vec<String> = match v.get("LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH") {
+            None => crate::code_mirror::DEFAULT_WRITE_THROUGH
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
+            Some(list) => list
+                .split(',')
+                .map(|d| d.trim().trim_matches('/').to_string())
+                .filter(|d| !d.is_empty())
+                .collect(),
+        };
+        if let Some(bad) = write_through
+            .iter()
+            .find(|d| d.split('/').any(|c| c.is_empty() || c == "." || c == ".."))
+        {
+            return Err(err(
+                "LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH",
+                format!(
+                    "directories must be relative to the document root without . or .., got {bad:?}"
+                ),
+            ));
+        }
+        let code_mirror = CodeMirror {
+            enabled: v.choice(
+                "LAMBDA_FPM_CODE_MIRROR",
+                true,
+                &[("on", true), ("off", false)],
+            )?,
+            check_interval: Duration::from_millis(v.number(
+                "LAMBDA_FPM_CODE_MIRROR_CHECK_MS",
+                1000,
+                0,
+                3_600_000,
+            )?),
+            write_through,
+        };
+
         let max_payload = defaults::LAMBDA_PAYLOAD_BYTES;
         let document_root = v.absolute_path("LAMBDA_FPM_DOCUMENT_ROOT", defaults::DOCUMENT_ROOT)?;
         let default_seed_dir = document_root.join(".lambda-fpm");
@@ -320,6 +385,7 @@ impl Config {
                 false,
                 &[("off", false), ("on", true)],
             )?,
+            code_mirror,
             document_root,
             php_fpm: v.absolute_path("LAMBDA_FPM_PHP_FPM", defaults::PHP_FPM)?,
             php_cli: v.absolute_path("LAMBDA_FPM_PHP_CLI", defaults::PHP_CLI)?,
@@ -539,6 +605,45 @@ mod tests {
         ];
         for (var, value) in cases {
             assert_eq!(var_of(&[(var, value)]), *var, "{var}={value:?}");
+        }
+    }
+
+    #[test]
+    fn code_mirror_settings() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert!(c.code_mirror.enabled);
+        assert_eq!(c.code_mirror.check_interval, Duration::from_millis(1000));
+        assert!(
+            c.code_mirror
+                .write_through
+                .contains(&"wp-content/uploads".to_string())
+        );
+        let with = |k: &'static str, val: &'static str| {
+            Config::from_lookup(move |n| (n == k).then(|| val.to_string()))
+        };
+        assert!(
+            !with("LAMBDA_FPM_CODE_MIRROR", "off")
+                .unwrap()
+                .code_mirror
+                .enabled
+        );
+        assert_eq!(
+            with(
+                "LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH",
+                " /wp-content/uploads/ , data,"
+            )
+            .unwrap()
+            .code_mirror
+            .write_through,
+            vec!["wp-content/uploads".to_string(), "data".to_string()]
+        );
+        for (k, val) in [
+            ("LAMBDA_FPM_CODE_MIRROR", "yes"),
+            ("LAMBDA_FPM_CODE_MIRROR_CHECK_MS", "soon"),
+            ("LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH", "wp-content/../etc"),
+            ("LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH", "a//b"),
+        ] {
+            assert_eq!(with(k, val).unwrap_err().var, k, "{k}={val}");
         }
     }
 

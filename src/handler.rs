@@ -48,6 +48,8 @@ pub struct Bridge {
     probe: Arc<DiskProbe>,
     /// Whether this sandbox has served a request yet (the first one is the cold start).
     served: std::sync::atomic::AtomicBool,
+    /// The local code mirror PHP runs against (`LAMBDA_FPM_CODE_MIRROR`), if on.
+    pub mirror: Option<Arc<crate::mirror_sync::MirrorSync>>,
 }
 
 /// Init failure: bad document root or php-fpm that will not start.
@@ -77,6 +79,9 @@ struct RequestLog {
     route: &'static str,
     /// Static-file cache use: hit / revalidated / miss / bypass, "-" otherwise.
     cache: &'static str,
+    /// Where PHP ran: mirror (the local code copy) / efs / efs-write (a code-changing request);
+    /// "-" when no PHP ran or the mirror is off.
+    code: &'static str,
     detail: String,
     php_ms: Option<u64>,
     /// The first request of this sandbox.
@@ -99,6 +104,7 @@ impl RequestLog {
                     path = %self.path,
                     route = self.route,
                     cache = self.cache,
+                    code = self.code,
                     status,
                     php_ms = self.php_ms,
                     cold = self.cold,
@@ -166,7 +172,16 @@ impl Bridge {
         // pre-compiled opcache seed (if any) is unpacked into the local file cache.
         let seed = (config.opcache_seed == crate::opcache_seed::SeedMode::Copy)
             .then(|| (config.opcache_seed_file(), config.opcache_dir()));
-        let (started, root, restored) = tokio::join!(
+        // ...and, fourth, the code mirror of the current generation is restored into /tmp.
+        let mirror_cfg = config.code_mirror.clone();
+        let (mirror_root, runtime_dir) = (config.document_root.clone(), config.runtime_dir.clone());
+        let mirror_init = tokio::task::spawn_blocking(move || {
+            mirror_cfg.enabled.then(|| {
+                let root = crate::fs_probe::canonical_root(&mirror_root).unwrap_or(mirror_root);
+                crate::mirror_sync::MirrorSync::init(root, &runtime_dir, &mirror_cfg)
+            })
+        });
+        let (started, root, restored, mirror) = tokio::join!(
             fpm.ensure_running(),
             tokio::task::spawn_blocking(move || crate::fs_probe::canonical_root(&root_dir)),
             tokio::task::spawn_blocking(move || seed.map(|(file, dir)| {
@@ -184,8 +199,31 @@ impl Bridge {
                     _ => None,
                 };
                 (restored, prefetched)
-            }))
+            })),
+            mirror_init,
         );
+        let mirror = match mirror {
+            Ok(Some((sync, outcome))) => {
+                match outcome {
+                    crate::mirror_sync::InitOutcome::Restored {
+                        generation,
+                        files,
+                        ms,
+                    } => {
+                        tracing::info!(target: "init", %generation, files, ms, "code mirror restored: PHP runs against the local copy")
+                    }
+                    crate::mirror_sync::InitOutcome::Efs(why) => {
+                        tracing::info!(target: "init", "code mirror not used yet ({why}): PHP reads EFS; a refresh starts with the first request")
+                    }
+                }
+                Some(Arc::new(sync))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(target: "init", "code mirror init panicked, PHP reads EFS: {e}");
+                None
+            }
+        };
         match restored {
             Ok(Some((
                 crate::opcache_seed::Restore::Restored {
@@ -223,10 +261,14 @@ impl Bridge {
         started?;
         let root_str = root.to_string_lossy().trim_end_matches('/').to_string();
         if config.opcache_prime {
+            let php_root = match &mirror {
+                Some(m) => m.read_root().await,
+                None => root_str.clone(),
+            };
             let primed = crate::opcache_prime::prime(
                 fpm.socket(),
                 &config.runtime_dir,
-                &root_str,
+                &php_root,
                 &config.opcache_dir(),
                 PRIME_BUDGET,
             )
@@ -255,6 +297,7 @@ impl Bridge {
             statics,
             probe,
             served: std::sync::atomic::AtomicBool::new(false),
+            mirror,
         })
     }
 
@@ -326,6 +369,7 @@ impl Bridge {
             path: request.path.clone(),
             route: "-",
             cache: "-",
+            code: "-",
             detail: String::new(),
             php_ms: None,
             cold: !self.served.swap(true, std::sync::atomic::Ordering::Relaxed),
@@ -654,6 +698,37 @@ impl Bridge {
             cfg.fallback_timeout,
         );
         let deadline = tokio::time::Instant::now() + budget;
+        // The code mirror: requests that may change code run on EFS; the rest on the local copy.
+        let writes_code = self.mirror.is_some()
+            && crate::code_mirror::runs_on_efs(&crate::code_mirror::RequestFacts {
+                method: &request.method,
+                script: &target.relative,
+                path: &request.path,
+                query: &request.query,
+                form: request
+                    .header("content-type")
+                    .is_some_and(|t| {
+                        t.to_ascii_lowercase()
+                            .starts_with("application/x-www-form-urlencoded")
+                    })
+                    .then_some(&request.body[..]),
+            });
+        let php_root = match &self.mirror {
+            Some(m) => {
+                let chosen = m.php_root(writes_code).await;
+                if chosen.restart {
+                    // the code under PHP changed: no compiled script or cached path may survive
+                    self.fpm.kill().await;
+                }
+                log.code = match (chosen.mirror, writes_code) {
+                    (true, _) => "mirror",
+                    (false, true) => "efs-write",
+                    (false, false) => "efs",
+                };
+                chosen.root
+            }
+            None => self.root_str.clone(),
+        };
         if let Err(e) = self.fpm.ensure_running().await {
             log.detail = e.to_string();
             tracing::error!(target: "php-fpm", request_id = %log.request_id, "{e}");
@@ -663,7 +738,7 @@ impl Bridge {
             request,
             target,
             view,
-            document_root: &self.root_str,
+            document_root: &php_root,
             secret_header: &cfg.origin_secret_header,
         });
         let php_started = Instant::now();
@@ -691,6 +766,11 @@ impl Bridge {
         };
         let result: Result<Result<_, TransportError>, _> = timeout_at(deadline, work).await;
         log.php_ms = Some(php_started.elapsed().as_millis() as u64);
+        if writes_code && let Some(m) = &self.mirror {
+            // (a streamed response may still be running: the marker is read on the next request)
+            m.after_code_change(&format!("{} /{}", request.method, target.relative))
+                .await;
+        }
         match result {
             Err(_) => {
                 log.detail = format!(

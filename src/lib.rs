@@ -24,6 +24,7 @@ pub mod handler;
 pub mod logging;
 pub mod metadata_prefetch;
 pub mod mirror_store;
+pub mod mirror_sync;
 pub mod opcache_prime;
 pub mod opcache_seed;
 pub mod origin;

@@ -12,8 +12,7 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::code_mirror::{
-    ARCHIVE_FILE, GENERATION_FILE, HOOK_FUNCTION, MANIFEST_ENTRY, Manifest, STATE_DIR,
-    stays_on_efs,
+    ARCHIVE_FILE, GENERATION_FILE, HOOK_FUNCTION, MANIFEST_ENTRY, Manifest, STATE_DIR, stays_on_efs,
 };
 
 /// zstd level for the archive (3: zstd's default, most of the ratio, fast).
@@ -204,6 +203,12 @@ pub fn build_and_publish(
 ) -> std::io::Result<Built> {
     let started = Instant::now();
     let generation = read_generation(root)?;
+    // WordPress puts .maintenance in the root while an upgrader replaces files: not a tree to copy
+    if root.join(".maintenance").exists() {
+        return Err(std::io::Error::other(
+            "WordPress is upgrading (.maintenance exists): the mirror is built once it is done",
+        ));
+    }
     let items = list_tree(root, write_through, threads)?;
     let files: Vec<&str> = items
         .iter()
@@ -364,7 +369,9 @@ pub fn restore_staged(root: &Path, target: &Path) -> std::io::Result<Option<Stag
         let manifest = manifest.ok_or_else(|| std::io::Error::other("empty archive"))?;
         for dir in manifest.write_through.iter().map(|d| d.trim_matches('/')) {
             let (link, real) = (staging.join(dir), root.join(dir));
-            let Some(parent) = link.parent() else { continue };
+            let Some(parent) = link.parent() else {
+                continue;
+            };
             if dir.is_empty() || !parent.is_dir() {
                 continue; // e.g. no wp-content in this tree
             }
@@ -432,7 +439,8 @@ mod tests {
     use super::*;
 
     fn tempdir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("lambda-fpm-mirror-{tag}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("lambda-fpm-mirror-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
@@ -485,14 +493,33 @@ mod tests {
         let staged = restore_staged(&root, &target).unwrap().unwrap();
         assert_eq!(staged.manifest.generation, g);
         activate(&staged.dir, &target).unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("index.php")).unwrap(), "<?php echo 1;");
-        assert_eq!(std::fs::metadata(target.join("index.php")).unwrap().modified().unwrap(), old);
+        assert_eq!(
+            std::fs::read_to_string(target.join("index.php")).unwrap(),
+            "<?php echo 1;"
+        );
+        assert_eq!(
+            std::fs::metadata(target.join("index.php"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            old
+        );
         assert!(target.join("wp-content/empty").is_dir());
-        assert!(!target.join(STATE_DIR).exists(), "the bridge's state is not mirrored");
+        assert!(
+            !target.join(STATE_DIR).exists(),
+            "the bridge's state is not mirrored"
+        );
         // write-through directories are links to EFS: what PHP writes there lands on EFS
-        assert!(std::fs::symlink_metadata(target.join("wp-content/uploads")).unwrap().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(target.join("wp-content/uploads"))
+                .unwrap()
+                .is_symlink()
+        );
         std::fs::write(target.join("wp-content/uploads/new.txt"), "up").unwrap();
-        assert_eq!(std::fs::read_to_string(root.join("wp-content/uploads/new.txt")).unwrap(), "up");
+        assert_eq!(
+            std::fs::read_to_string(root.join("wp-content/uploads/new.txt")).unwrap(),
+            "up"
+        );
         assert_eq!(
             std::fs::read_to_string(target.join("wp-content/cache/page.html")).unwrap(),
             "cached"
@@ -522,6 +549,11 @@ mod tests {
         assert_eq!(read_generation(&root).unwrap(), "");
         assert!(published_manifest(&root).unwrap().is_none());
         assert!(restore_staged(&root, &base.join("site")).unwrap().is_none());
+        // an upgrade in progress is not copied
+        std::fs::write(root.join(".maintenance"), "<?php $upgrading = 1;").unwrap();
+        let e = build_and_publish(&root, &wt(), 2).unwrap_err();
+        assert!(e.to_string().contains(".maintenance"), "{e}");
+        std::fs::remove_file(root.join(".maintenance")).unwrap();
         // symlinks make the tree unmirrorable (nothing published)
         std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
         let e = build_and_publish(&root, &wt(), 2).unwrap_err();
@@ -546,7 +578,9 @@ mod tests {
         let root = base.join("efs");
         std::fs::create_dir_all(state_dir(&root)).unwrap();
         let file = std::fs::File::create(archive_path(&root)).unwrap();
-        let zst = zstd::stream::write::Encoder::new(file, 3).unwrap().auto_finish();
+        let zst = zstd::stream::write::Encoder::new(file, 3)
+            .unwrap()
+            .auto_finish();
         let mut tar = tar::Builder::new(zst);
         let m = serde_json::to_vec(&Manifest {
             generation: String::new(),
@@ -560,7 +594,8 @@ mod tests {
         let mut h = tar::Header::new_gnu();
         h.set_size(m.len() as u64);
         h.set_cksum();
-        tar.append_data(&mut h, MANIFEST_ENTRY, m.as_slice()).unwrap();
+        tar.append_data(&mut h, MANIFEST_ENTRY, m.as_slice())
+            .unwrap();
         let mut h = tar::Header::new_gnu();
         h.set_size(1);
         h.set_cksum();

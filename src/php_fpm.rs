@@ -51,6 +51,9 @@ pub struct SpawnConfig {
     /// opcache.file_cache (exported as LAMBDA_FPM_OPCACHE_DIR for php.ini).
     pub opcache_dir: PathBuf,
     pub start_timeout: Duration,
+    /// Exported as `LAMBDA_FPM_CODE_GENERATION_FILE` (the code mirror's marker on EFS, which
+    /// the shipped wp-config.php rewrites when WordPress changed code); empty: mirror off.
+    pub code_generation_file: String,
 }
 
 impl SpawnConfig {
@@ -64,6 +67,7 @@ impl SpawnConfig {
             runtime_dir: c.runtime_dir.clone(),
             opcache_dir: c.opcache_dir(),
             start_timeout: c.php_start_timeout,
+            code_generation_file: c.code_generation_file(),
         }
     }
     pub fn socket(&self) -> PathBuf {
@@ -178,6 +182,10 @@ impl PhpFpm {
             .env("LAMBDA_FPM_OPCACHE_DIR", &self.cfg.opcache_dir)
             .env("PHP_INI_SCAN_DIR", &self.cfg.ini_scan_dir)
             .env("ICU_DATA", &self.cfg.icu_data)
+            .env(
+                "LAMBDA_FPM_CODE_GENERATION_FILE",
+                &self.cfg.code_generation_file,
+            )
             // Workers inherit the environment (clear_env = no: wp-config reads DB settings
             // from it), and PHP shows it in $_SERVER: the origin secret must not be there.
             .env_remove("LAMBDA_FPM_ORIGIN_SECRET")

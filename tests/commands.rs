@@ -289,10 +289,22 @@ async fn install_from_loopback_then_idempotent_refuse_and_force() {
     assert_eq!(r["files"], 8);
     assert_eq!(r["cleaned_stale_staging"], false);
 
-    // the tree, stripped of wordpress/, with normalized modes
+    // the tree, stripped of wordpress/, with normalized modes (and the code mirror's new
+    // generation marker in .lambda-fpm/: the code was replaced)
+    assert!(
+        r["code_generation"].as_str().is_some_and(|g| !g.is_empty()),
+        "{r}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join(".lambda-fpm/code-generation"))
+            .unwrap()
+            .trim(),
+        r["code_generation"].as_str().unwrap()
+    );
     assert_eq!(
         listing(&root),
         vec![
+            ".lambda-fpm",
             ".lambda-fpm-install.json",
             "VERSION.txt",
             "index.php",
@@ -1107,8 +1119,9 @@ async fn real_wordpress_install_php_and_cron() {
     let db = MariaDb::start(&base.join("mariadb"));
 
     // scripts/wordpress's tree (Debian trixie's WordPress 6.8, self-contained) as an archive
-    let tree = support::wordpress_tree()
-        .expect("LAMBDA_FPM_TEST_WORDPRESS must name scripts/wordpress's tree (scripts/test sets it)");
+    let tree = support::wordpress_tree().expect(
+        "LAMBDA_FPM_TEST_WORDPRESS must name scripts/wordpress's tree (scripts/test sets it)",
+    );
     let archive = base.join("wordpress.tar.gz");
     let st = std::process::Command::new("tar")
         .arg("-C")

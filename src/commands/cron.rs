@@ -52,15 +52,27 @@ pub async fn route_path(bridge: &Bridge, path: &str, query: &str) -> Result<Targ
 
 /// Sends a GET for `target` to php-fpm, as if `host` had been requested, and reads the whole
 /// answer before `deadline` (past it, php-fpm is killed like for a visitor's request).
+/// Who asks, for [`php_get`]: the Host PHP sees, the user agent, and the document root PHP runs
+/// against (EFS itself, or the code mirror).
+pub struct Caller<'a> {
+    pub host: &'a str,
+    pub user_agent: &'a str,
+    pub document_root: &'a str,
+}
+
 pub async fn php_get(
     bridge: &Bridge,
     target: &PhpTarget,
     path: &str,
     query: &str,
-    host: &str,
-    user_agent: &str,
+    caller: &Caller<'_>,
     deadline: tokio::time::Instant,
 ) -> Result<PhpReply, String> {
+    let Caller {
+        host,
+        user_agent,
+        document_root,
+    } = *caller;
     bridge
         .fpm
         .ensure_running()
@@ -91,12 +103,11 @@ pub async fn php_get(
         remote_addr: "127.0.0.1".into(),
         remote_port: None,
     };
-    let root = bridge.root.to_string_lossy();
     let env = build_env(&EnvInput {
         request: &request,
         target,
         view: &view,
-        document_root: root.trim_end_matches('/'),
+        document_root: document_root.trim_end_matches('/'),
         secret_header: &bridge.config.origin_secret_header,
     });
     let started = Instant::now();
@@ -173,7 +184,14 @@ pub async fn run(
     };
     let host = spec.host.as_deref().unwrap_or("localhost");
     let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (cron)");
-    match php_get(bridge, &target, path, query, host, ua, deadline).await {
+    // on EFS itself, never the code mirror: wp-cron runs automatic updates
+    let root = bridge.root.to_string_lossy();
+    let caller = Caller {
+        host,
+        user_agent: ua,
+        document_root: &root,
+    };
+    match php_get(bridge, &target, path, query, &caller, deadline).await {
         Ok(reply) => {
             let ok = (200..300).contains(&reply.status);
             let mut result = json!({

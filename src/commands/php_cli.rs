@@ -157,6 +157,10 @@ async fn run_php(
         .current_dir(root)
         .env("PHP_INI_SCAN_DIR", &config.php_ini_scan_dir)
         .env("ICU_DATA", &config.icu_data)
+        .env(
+            "LAMBDA_FPM_CODE_GENERATION_FILE",
+            config.code_generation_file(),
+        )
         .env("LAMBDA_FPM_RUNTIME_DIR", &config.runtime_dir)
         .env_remove("LAMBDA_FPM_ORIGIN_SECRET")
         .stdin(Stdio::null())

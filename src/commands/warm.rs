@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::cron::{Target, php_get, route_path};
+use super::cron::{Caller, Target, php_get, route_path};
 use super::envelope::WarmSpec;
 use crate::handler::Bridge;
 
@@ -29,11 +29,21 @@ pub async fn run(
     let mut ok = true;
     let mut paths = Vec::new();
     let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (warm)");
+    // warm what visitors run: the code mirror's scripts when PHP reads the mirror
+    let php_root = match &bridge.mirror {
+        Some(m) => m.read_root().await,
+        None => bridge.root.to_string_lossy().into_owned(),
+    };
     for raw in &spec.paths {
         let (path, query) = raw.split_once('?').unwrap_or((raw.as_str(), ""));
         let entry = match route_path(bridge, path, query).await {
             Ok(Target::Php(target)) => {
-                match php_get(bridge, &target, path, query, "localhost", ua, deadline).await {
+                let caller = Caller {
+                    host: "localhost",
+                    user_agent: ua,
+                    document_root: &php_root,
+                };
+                match php_get(bridge, &target, path, query, &caller, deadline).await {
                     Ok(reply) => json!({"path": raw, "script": target.relative,
                                         "status": reply.status, "php_ms": reply.php_ms}),
                     Err(e) => {
@@ -52,10 +62,16 @@ pub async fn run(
     }
     // What this sandbox compiled becomes the seed new sandboxes start from.
     let opcache_seed = bridge.publish_opcache_seed().await;
+    // ...and new sandboxes start on a code mirror of the current code
+    let code_mirror = match &bridge.mirror {
+        Some(m) => m.publish_if_stale().await,
+        None => json!({"skipped": "LAMBDA_FPM_CODE_MIRROR is off"}),
+    };
     (
         ok,
         json!({
             "opcache_seed": opcache_seed,
+            "code_mirror": code_mirror,
             "php_fpm_started": bridge.fpm.starts() > starts_before,
             "php_fpm_starts": bridge.fpm.starts(),
             "start_ms": start_ms,

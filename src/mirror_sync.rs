@@ -1,0 +1,326 @@
+//! One sandbox's code mirror (design in `code_mirror`): which root PHP runs against now, the
+//! marker check at most once per interval, and the background refresh that stages a new mirror.
+//! All file work is `mirror_store`'s, run off the async threads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::code_mirror::{Serving, Step, next_step};
+use crate::mirror_store::{self, Staged};
+
+/// Reads and lists in flight while a mirror is built from EFS.
+const BUILD_THREADS: usize = 16;
+/// After a failed refresh (a tree with symlinks, an unreadable archive, EFS errors), the next
+/// one waits this long: PHP reads EFS meanwhile.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// Where PHP runs for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhpRoot {
+    /// DOCUMENT_ROOT for php-fpm (no trailing slash).
+    pub root: String,
+    /// The local mirror (false: EFS itself).
+    pub mirror: bool,
+    /// php-fpm must be restarted before this request (the code under it changed).
+    pub restart: bool,
+}
+
+struct State {
+    serving: Serving,
+    hooks: bool,
+    last_check: Option<Instant>,
+    refresh: Option<tokio::task::JoinHandle<Result<Option<Staged>, String>>>,
+    staged: Option<Staged>,
+    /// No refresh starts before this (after a failure).
+    retry_at: Option<Instant>,
+}
+
+pub struct MirrorSync {
+    efs_root: PathBuf,
+    efs_root_str: String,
+    target: PathBuf,
+    target_str: String,
+    write_through: Vec<String>,
+    interval: Duration,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// What init did, for its log line.
+#[derive(Debug)]
+pub enum InitOutcome {
+    Restored {
+        generation: String,
+        files: u64,
+        ms: u64,
+    },
+    Efs(String),
+}
+
+/// Stages the mirror of the current generation: from the published archive if it is of that
+/// generation, else by building and publishing one (one builder at a time, under a lock on EFS).
+/// `Ok(None)`: another sandbox is building; try again later.
+fn refresh(
+    root: PathBuf,
+    target: PathBuf,
+    write_through: Vec<String>,
+) -> Result<Option<Staged>, String> {
+    let marker = mirror_store::read_generation(&root).map_err(|e| format!("marker: {e}"))?;
+    let published = mirror_store::published_manifest(&root).ok().flatten();
+    if published.is_none_or(|m| m.generation != marker) {
+        let lock = crate::code_mirror::LOCK_FILE;
+        let dir = mirror_store::state_dir(&root);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(lock))
+            .map_err(|e| format!("{lock}: {e}"))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(format!("{lock}: {e}")),
+        }
+        let built = mirror_store::build_and_publish(&root, &write_through, BUILD_THREADS)
+            .map_err(|e| format!("building the mirror: {e}"))?;
+        tracing::info!(target: "mirror", generation = %built.manifest.generation, files = built.manifest.files, bytes = built.manifest.bytes, archive_bytes = built.archive_bytes, ms = built.ms, "code mirror published");
+    }
+    let staged = mirror_store::restore_staged(&root, &target)
+        .map_err(|e| format!("restoring the mirror: {e}"))?
+        .ok_or("the mirror archive vanished")?;
+    if staged.manifest.generation != marker {
+        let _ = std::fs::remove_dir_all(&staged.dir);
+        return Ok(None); // the code changed again meanwhile: the next check starts over
+    }
+    Ok(Some(staged))
+}
+
+impl MirrorSync {
+    /// At init (nothing runs PHP yet): restores the mirror of the current generation if one is
+    /// published, else starts on EFS (the first request starts a refresh).
+    pub fn init(
+        efs_root: PathBuf,
+        runtime_dir: &std::path::Path,
+        cfg: &crate::config::CodeMirror,
+    ) -> (MirrorSync, InitOutcome) {
+        let target = runtime_dir.join("site");
+        let mut serving = Serving::Efs;
+        let mut hooks = mirror_store::has_hooks(&efs_root);
+        let outcome = match mirror_store::read_generation(&efs_root) {
+            Err(e) => InitOutcome::Efs(format!("cannot read the generation marker: {e}")),
+            Ok(marker) => match mirror_store::published_manifest(&efs_root) {
+                Ok(Some(m)) if m.generation == marker => {
+                    match mirror_store::restore_staged(&efs_root, &target)
+                        .and_then(|s| s.ok_or_else(|| std::io::Error::other("archive vanished")))
+                        .and_then(|s| mirror_store::activate(&s.dir, &target).map(|()| s))
+                    {
+                        Ok(s) => {
+                            serving = Serving::Mirror(marker.clone());
+                            hooks = s.manifest.hooks;
+                            InitOutcome::Restored {
+                                generation: marker,
+                                files: s.manifest.files,
+                                ms: s.ms,
+                            }
+                        }
+                        Err(e) => InitOutcome::Efs(format!("mirror not restored: {e}")),
+                    }
+                }
+                Ok(Some(_)) => {
+                    InitOutcome::Efs("the published mirror is of an older generation".into())
+                }
+                Ok(None) => InitOutcome::Efs("no mirror published yet".into()),
+                Err(e) => InitOutcome::Efs(format!("unreadable mirror archive: {e}")),
+            },
+        };
+        let sync = MirrorSync {
+            efs_root_str: efs_root.to_string_lossy().trim_end_matches('/').to_string(),
+            efs_root,
+            target_str: target.to_string_lossy().trim_end_matches('/').to_string(),
+            target,
+            write_through: cfg.write_through.clone(),
+            interval: cfg.check_interval,
+            state: tokio::sync::Mutex::new(State {
+                serving: serving.clone(),
+                hooks,
+                // on EFS: the first request starts a refresh
+                last_check: matches!(serving, Serving::Mirror(_)).then(Instant::now),
+                refresh: None,
+                staged: None,
+                retry_at: None,
+            }),
+        };
+        (sync, outcome)
+    }
+
+    /// The root the current mirror state serves reads from (without checking the marker).
+    pub async fn read_root(&self) -> String {
+        match self.state.lock().await.serving {
+            Serving::Mirror(_) => self.target_str.clone(),
+            Serving::Efs => self.efs_root_str.clone(),
+        }
+    }
+
+    /// Where this request's PHP runs. `writes_code`: the request may change code (it runs on
+    /// EFS whatever the mirror's state). Reads the marker when the interval has passed.
+    pub async fn php_root(self: &Arc<Self>, writes_code: bool) -> PhpRoot {
+        let mut st = self.state.lock().await;
+        let mut restart = false;
+        let due = st.last_check.is_none_or(|t| t.elapsed() >= self.interval);
+        if due {
+            st.last_check = Some(Instant::now());
+            if st.refresh.as_ref().is_some_and(|h| h.is_finished())
+                && let Some(h) = st.refresh.take()
+            {
+                match h.await {
+                    Ok(Ok(Some(staged))) => st.staged = Some(staged),
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "mirror", "code mirror refresh failed, PHP keeps reading EFS (next try in {} s): {e}", RETRY_AFTER_FAILURE.as_secs());
+                        st.retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "mirror", "code mirror refresh panicked: {e}");
+                        st.retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                    }
+                }
+            }
+            let root = self.efs_root.clone();
+            let marker = tokio::task::spawn_blocking(move || mirror_store::read_generation(&root))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|r| r);
+            match marker {
+                Err(e) => {
+                    if matches!(st.serving, Serving::Mirror(_)) {
+                        tracing::warn!(target: "mirror", "cannot read the code generation marker ({e}): serving from EFS");
+                        st.serving = Serving::Efs;
+                        restart = true;
+                    }
+                }
+                Ok(marker) => {
+                    let staged = st.staged.as_ref().map(|s| s.manifest.generation.as_str());
+                    match next_step(&st.serving, &marker, staged, st.refresh.is_some()) {
+                        Step::Keep => {}
+                        Step::LeaveMirror => {
+                            tracing::info!(target: "mirror", generation = %marker, "code changed on EFS: serving from EFS until the mirror is refreshed");
+                            st.serving = Serving::Efs;
+                            restart = true;
+                            self.start_refresh(&mut st);
+                        }
+                        Step::Refresh => self.start_refresh(&mut st),
+                        Step::UseStaged => {
+                            let staged = st.staged.take().expect("staged");
+                            let target = self.target.clone();
+                            let dir = staged.dir.clone();
+                            let done = tokio::task::spawn_blocking(move || {
+                                mirror_store::activate(&dir, &target)
+                            })
+                            .await;
+                            match done {
+                                Ok(Ok(())) => {
+                                    tracing::info!(target: "mirror", generation = %marker, files = staged.manifest.files, "serving PHP from the refreshed code mirror");
+                                    st.hooks = staged.manifest.hooks;
+                                    st.serving = Serving::Mirror(marker);
+                                    restart = true;
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::warn!(target: "mirror", "cannot switch to the refreshed mirror, PHP keeps reading EFS: {e}")
+                                }
+                                Err(e) => {
+                                    tracing::warn!(target: "mirror", "mirror switch panicked: {e}")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mirror = !writes_code && matches!(st.serving, Serving::Mirror(_));
+        PhpRoot {
+            root: if mirror {
+                self.target_str.clone()
+            } else {
+                self.efs_root_str.clone()
+            },
+            mirror,
+            restart,
+        }
+    }
+
+    fn start_refresh(self: &Arc<Self>, st: &mut State) {
+        if st.refresh.is_some() || st.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        st.retry_at = None;
+        st.staged = None;
+        let (root, target, wt) = (
+            self.efs_root.clone(),
+            self.target.clone(),
+            self.write_through.clone(),
+        );
+        st.refresh = Some(tokio::task::spawn_blocking(move || {
+            refresh(root, target, wt)
+        }));
+    }
+
+    /// After a request that may have changed code (it ran on EFS): the marker is read again on
+    /// the next request; a site whose wp-config.php does not report changes itself gets a new
+    /// generation now.
+    pub async fn after_code_change(&self, reason: &str) {
+        let mut st = self.state.lock().await;
+        if !st.hooks {
+            let root = self.efs_root.clone();
+            match tokio::task::spawn_blocking(move || mirror_store::bump_generation(&root)).await {
+                Ok(Ok(g)) => {
+                    tracing::info!(target: "mirror", generation = %g, "code generation bumped after {reason}")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "mirror", "cannot bump the code generation after {reason}: {e}")
+                }
+                Err(e) => tracing::warn!(target: "mirror", "bump panicked: {e}"),
+            }
+        }
+        st.last_check = None;
+    }
+
+    /// Marks the code as changed whatever wp-config.php does (the install command).
+    pub async fn code_replaced(&self) -> std::io::Result<String> {
+        let root = self.efs_root.clone();
+        let g = tokio::task::spawn_blocking(move || mirror_store::bump_generation(&root))
+            .await
+            .map_err(std::io::Error::other)??;
+        self.state.lock().await.last_check = None;
+        Ok(g)
+    }
+
+    /// Publishes the mirror archive of the current generation if the published one is older
+    /// (the warm command): new sandboxes then start on the mirror.
+    pub async fn publish_if_stale(&self) -> serde_json::Value {
+        let (root, wt) = (self.efs_root.clone(), self.write_through.clone());
+        let r = tokio::task::spawn_blocking(move || {
+            let marker = mirror_store::read_generation(&root)?;
+            if mirror_store::published_manifest(&root)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.generation == marker)
+            {
+                return Ok(None);
+            }
+            mirror_store::build_and_publish(&root, &wt, BUILD_THREADS).map(Some)
+        })
+        .await;
+        match r {
+            Ok(Ok(None)) => {
+                serde_json::json!({"published": false, "reason": "the published mirror is current"})
+            }
+            Ok(Ok(Some(b))) => {
+                tracing::info!(target: "mirror", generation = %b.manifest.generation, files = b.manifest.files, ms = b.ms, "code mirror published");
+                serde_json::json!({"published": true, "generation": b.manifest.generation, "files": b.manifest.files, "bytes": b.manifest.bytes, "archive_bytes": b.archive_bytes, "ms": b.ms})
+            }
+            Ok(Err(e)) => serde_json::json!({"published": false, "error": e.to_string()}),
+            Err(e) => serde_json::json!({"published": false, "error": e.to_string()}),
+        }
+    }
+}
