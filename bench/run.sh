@@ -184,8 +184,19 @@ nice "$WITH_LAYER" "$BENCH_BIN" cold "${SITE_ARGS[@]}" --reps "$COLD_REPS" --efs
 log "soak: $SOAK_N mixed requests"
 nice "$WITH_LAYER" "$BENCH_BIN" soak "${SITE_ARGS[@]}" --requests "$SOAK_N" --out "$OUT/soak.json"
 
-log "EFS simulator: php.ini variants ($DELAY_US µs/op, warm $EFS_WARM)"
-nice "$WITH_LAYER" "$BENCH_BIN" efs "${SITE_ARGS[@]}" --delay-us "$DELAY_US" --warm "$EFS_WARM" --out "$OUT/efs.json"
+# A logged-in administrator's cookies (WordPress's own wp_generate_auth_cookie), so the EFS suite
+# can trace wp-admin's dashboard as well.
+ADMIN_COOKIES=$( set -a; . "$ENV_FILE"; set +a; export BENCH_HOST="127.0.0.1:$PORT"
+"$WITH_LAYER" /opt/bin/php -d error_reporting='E_ALL&~E_DEPRECATED' -r '
+    $_SERVER["HTTP_HOST"] = getenv("BENCH_HOST"); $_SERVER["REQUEST_URI"] = "/";
+    require $argv[1] . "/wp-load.php";
+    $exp = time() + 86400;
+    echo AUTH_COOKIE, "=", wp_generate_auth_cookie(1, $exp, "auth"), "; ",
+         LOGGED_IN_COOKIE, "=", wp_generate_auth_cookie(1, $exp, "logged_in");
+' "$EFS" )
+log "EFS simulator: without and with the code mirror ($DELAY_US µs/op, warm $EFS_WARM)"
+nice "$WITH_LAYER" "$BENCH_BIN" efs "${SITE_ARGS[@]}" --delay-us "$DELAY_US" --warm "$EFS_WARM" \
+    --admin-cookies "$ADMIN_COOKIES" --out "$OUT/efs.json"
 
 # ------------------------------------------------------------------------------------------ report
 cat > "$OUT/meta.json" <<META

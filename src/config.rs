@@ -126,6 +126,10 @@ pub struct CodeMirror {
     /// Directories that stay on EFS inside the mirror (relative to the document root).
     /// `LAMBDA_FPM_CODE_MIRROR_WRITE_THROUGH`: comma-separated, replaces the default list.
     pub write_through: Vec<String>,
+    /// Where the local copy lives. `LAMBDA_FPM_CODE_MIRROR_DIR` (default `<runtime dir>/site`).
+    /// PHP's compiled scripts are keyed by this path, so every sandbox uses the same one and
+    /// the opcache seed fits all of them.
+    pub dir: PathBuf,
 }
 
 /// A setting that could not be used; names the variable.
@@ -361,10 +365,23 @@ impl Config {
                 3_600_000,
             )?),
             write_through,
+            dir: PathBuf::new(), // below, once the runtime dir is known
         };
 
         let max_payload = defaults::LAMBDA_PAYLOAD_BYTES;
         let document_root = v.absolute_path("LAMBDA_FPM_DOCUMENT_ROOT", defaults::DOCUMENT_ROOT)?;
+        let runtime_dir = v.absolute_path("LAMBDA_FPM_RUNTIME_DIR", defaults::RUNTIME_DIR)?;
+        let mut code_mirror = code_mirror;
+        code_mirror.dir = v.absolute_path(
+            "LAMBDA_FPM_CODE_MIRROR_DIR",
+            &runtime_dir.join("site").to_string_lossy(),
+        )?;
+        if code_mirror.dir.starts_with(&document_root) {
+            return Err(err(
+                "LAMBDA_FPM_CODE_MIRROR_DIR",
+                "must be outside the document root (it is a local copy of it)",
+            ));
+        }
         let default_seed_dir = document_root.join(".lambda-fpm");
         Ok(Config {
             opcache_seed: v.choice(
@@ -393,7 +410,7 @@ impl Config {
             php_fpm_conf: v.absolute_path("LAMBDA_FPM_PHP_FPM_CONF", defaults::PHP_FPM_CONF)?,
             php_ini_scan_dir: v.string("LAMBDA_FPM_PHP_INI_SCAN_DIR", defaults::PHP_INI_SCAN_DIR),
             icu_data,
-            runtime_dir: v.absolute_path("LAMBDA_FPM_RUNTIME_DIR", defaults::RUNTIME_DIR)?,
+            runtime_dir,
             php_start_timeout: Duration::from_millis(v.number(
                 "LAMBDA_FPM_PHP_START_TIMEOUT_MS",
                 5_000,
@@ -617,6 +634,15 @@ mod tests {
             c.code_mirror
                 .write_through
                 .contains(&"wp-content/uploads".to_string())
+        );
+        assert_eq!(c.code_mirror.dir, PathBuf::from("/tmp/lambda-fpm/site"));
+        assert_eq!(
+            Config::from_lookup(
+                |n| (n == "LAMBDA_FPM_CODE_MIRROR_DIR").then(|| "/mnt/wordpress/copy".into())
+            )
+            .unwrap_err()
+            .var,
+            "LAMBDA_FPM_CODE_MIRROR_DIR"
         );
         let with = |k: &'static str, val: &'static str| {
             Config::from_lookup(move |n| (n == k).then(|| val.to_string()))

@@ -174,11 +174,11 @@ impl Bridge {
             .then(|| (config.opcache_seed_file(), config.opcache_dir()));
         // ...and, fourth, the code mirror of the current generation is restored into /tmp.
         let mirror_cfg = config.code_mirror.clone();
-        let (mirror_root, runtime_dir) = (config.document_root.clone(), config.runtime_dir.clone());
+        let mirror_root = config.document_root.clone();
         let mirror_init = tokio::task::spawn_blocking(move || {
             mirror_cfg.enabled.then(|| {
                 let root = crate::fs_probe::canonical_root(&mirror_root).unwrap_or(mirror_root);
-                crate::mirror_sync::MirrorSync::init(root, &runtime_dir, &mirror_cfg)
+                crate::mirror_sync::MirrorSync::init(root, &mirror_cfg)
             })
         });
         let (started, root, restored, mirror) = tokio::join!(

@@ -99,12 +99,11 @@ fn refresh(
 impl MirrorSync {
     /// At init (nothing runs PHP yet): restores the mirror of the current generation if one is
     /// published, else starts on EFS (the first request starts a refresh).
-    pub fn init(
-        efs_root: PathBuf,
-        runtime_dir: &std::path::Path,
-        cfg: &crate::config::CodeMirror,
-    ) -> (MirrorSync, InitOutcome) {
-        let target = runtime_dir.join("site");
+    pub fn init(efs_root: PathBuf, cfg: &crate::config::CodeMirror) -> (MirrorSync, InitOutcome) {
+        let target = cfg.dir.clone();
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
         let mut serving = Serving::Efs;
         let mut hooks = mirror_store::has_hooks(&efs_root);
         let outcome = match mirror_store::read_generation(&efs_root) {

@@ -111,10 +111,88 @@ pub struct Delays {
 /// (inode, kind, name) of one directory entry.
 type DirEntry = (u64, FileType, std::ffi::OsString);
 
+/// Operation kinds, in [`PathCounts`] order.
+pub const KINDS: [&str; 8] = [
+    "lookup", "getattr", "access", "readlink", "open", "opendir", "readdir", "read",
+];
+
+/// Round trips per path (relative to the mounted source), by kind ([`KINDS`] order).
+#[derive(Default, Debug)]
+pub struct PathCounts(Mutex<HashMap<String, [u64; 8]>>);
+
+impl PathCounts {
+    fn add(&self, path: &str, kind: usize) {
+        if let Ok(mut m) = self.0.lock() {
+            m.entry(path.to_string()).or_default()[kind] += 1;
+        }
+    }
+
+    pub fn snapshot(&self) -> HashMap<String, [u64; 8]> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// `after - before`, per path (paths with no new operations left out).
+pub fn path_delta(
+    after: &HashMap<String, [u64; 8]>,
+    before: &HashMap<String, [u64; 8]>,
+) -> HashMap<String, [u64; 8]> {
+    let mut out = HashMap::new();
+    for (p, a) in after {
+        let b = before.get(p).copied().unwrap_or_default();
+        let d: [u64; 8] = std::array::from_fn(|i| a[i] - b[i]);
+        if d.iter().any(|n| *n > 0) {
+            out.insert(p.clone(), d);
+        }
+    }
+    out
+}
+
+/// The path class a WordPress file belongs to: `wordpress/wp-includes/blocks/x/block.json` ->
+/// `wp-includes/blocks`, `wordpress/wp-content/themes/t/...` -> `wp-content/themes/t`,
+/// `wordpress/index.php` -> `(root files)`; the leading site directory is dropped.
+pub fn path_class(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if !parts.is_empty() {
+        parts.remove(0); // the site's directory inside the mounted parent
+    }
+    let depth = match parts.first() {
+        Some(&"wp-content") => 3,
+        Some(&"wp-includes") | Some(&"wp-admin") => 2,
+        _ => 1,
+    };
+    if parts.len() <= 1 {
+        return "(root files)".into();
+    }
+    if parts.len() <= depth {
+        // a directory or file right at that level: its parent class
+        return parts[..parts.len() - 1].join("/");
+    }
+    parts[..depth].join("/")
+}
+
+/// Operations grouped by [`path_class`], largest first: (class, total, by kind).
+pub fn by_class(paths: &HashMap<String, [u64; 8]>) -> Vec<(String, u64, [u64; 8])> {
+    let mut m: HashMap<String, [u64; 8]> = HashMap::new();
+    for (p, c) in paths {
+        let e = m.entry(path_class(p)).or_default();
+        for i in 0..8 {
+            e[i] += c[i];
+        }
+    }
+    let mut v: Vec<_> = m
+        .into_iter()
+        .map(|(k, c)| (k, c.iter().sum::<u64>(), c))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
 pub struct DelayFs {
     root: PathBuf,
     delays: Delays,
     counters: Arc<Counters>,
+    paths: Arc<PathCounts>,
     inodes: RwLock<HashMap<u64, PathBuf>>,
     files: Mutex<HashMap<u64, File>>,
     dirs: Mutex<HashMap<u64, Vec<DirEntry>>>,
@@ -153,7 +231,12 @@ fn errno(e: &std::io::Error) -> Errno {
 }
 
 impl DelayFs {
-    pub fn new(root: &Path, delays: Delays, counters: Arc<Counters>) -> Result<DelayFs> {
+    pub fn new(
+        root: &Path,
+        delays: Delays,
+        counters: Arc<Counters>,
+        paths: Arc<PathCounts>,
+    ) -> Result<DelayFs> {
         let root = root
             .canonicalize()
             .with_context(|| format!("source {}", root.display()))?;
@@ -163,6 +246,7 @@ impl DelayFs {
             root,
             delays,
             counters,
+            paths,
             inodes: RwLock::new(inodes),
             files: Mutex::default(),
             dirs: Mutex::default(),
@@ -179,6 +263,12 @@ impl DelayFs {
     fn meta(&self, counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
         self.wait(self.delays.metadata);
+    }
+
+    /// Counts one operation of `kind` ([`KINDS`] index) on `path`.
+    fn count_path(&self, path: &Path, kind: usize) {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        self.paths.add(&rel.to_string_lossy(), kind);
     }
 
     fn path(&self, ino: INodeNo) -> Option<PathBuf> {
@@ -224,6 +314,7 @@ impl Filesystem for DelayFs {
             return reply.error(Errno::ENOENT);
         };
         let path = dir.join(name);
+        self.count_path(&path, 0);
         match std::fs::symlink_metadata(&path) {
             Ok(m) => {
                 let attr = self.attr(&path, &m);
@@ -239,6 +330,7 @@ impl Filesystem for DelayFs {
         let Some(path) = self.path(ino) else {
             return reply.error(Errno::ENOENT);
         };
+        self.count_path(&path, 1);
         match std::fs::symlink_metadata(&path) {
             Ok(m) => reply.attr(&self.delays.ttl, &self.attr(&path, &m)),
             Err(e) => reply.error(errno(&e)),
@@ -249,7 +341,8 @@ impl Filesystem for DelayFs {
         self.meta(&self.counters.access);
         // root runs everything here; writes fail later with ENOSYS/EROFS (opcache's
         // file-cache check only needs access() to pass)
-        if self.path(ino).is_some() {
+        if let Some(path) = self.path(ino) {
+            self.count_path(&path, 2);
             reply.ok()
         } else {
             reply.error(Errno::ENOENT)
@@ -261,6 +354,7 @@ impl Filesystem for DelayFs {
         let Some(path) = self.path(ino) else {
             return reply.error(Errno::ENOENT);
         };
+        self.count_path(&path, 3);
         match std::fs::read_link(&path) {
             Ok(t) => reply.data(t.as_os_str().as_encoded_bytes()),
             Err(e) => reply.error(errno(&e)),
@@ -275,6 +369,7 @@ impl Filesystem for DelayFs {
         let Some(path) = self.path(ino) else {
             return reply.error(Errno::ENOENT);
         };
+        self.count_path(&path, 4);
         match File::open(&path) {
             Ok(f) => {
                 let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
@@ -288,7 +383,7 @@ impl Filesystem for DelayFs {
     fn read(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         size: u32,
@@ -297,6 +392,9 @@ impl Filesystem for DelayFs {
         reply: ReplyData,
     ) {
         self.counters.read.fetch_add(1, Ordering::Relaxed);
+        if let Some(path) = self.path(ino) {
+            self.count_path(&path, 7);
+        }
         self.wait(self.delays.read);
         let file = self
             .files
@@ -341,6 +439,7 @@ impl Filesystem for DelayFs {
         let Some(path) = self.path(ino) else {
             return reply.error(Errno::ENOENT);
         };
+        self.count_path(&path, 5);
         let rd = match std::fs::read_dir(&path) {
             Ok(rd) => rd,
             Err(e) => return reply.error(errno(&e)),
@@ -363,12 +462,15 @@ impl Filesystem for DelayFs {
     fn readdir(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
         self.meta(&self.counters.readdir);
+        if let Some(path) = self.path(ino) {
+            self.count_path(&path, 6);
+        }
         let dirs = self.dirs.lock().unwrap();
         let Some(entries) = dirs.get(&fh.0) else {
             return reply.error(Errno::EBADF);
@@ -397,6 +499,7 @@ impl Filesystem for DelayFs {
 /// A mounted simulator; unmounts when dropped.
 pub struct Mounted {
     pub counters: Arc<Counters>,
+    pub paths: Arc<PathCounts>,
     pub mountpoint: PathBuf,
     session: Option<fuser::BackgroundSession>,
 }
@@ -422,7 +525,8 @@ impl Drop for Mounted {
 pub fn mount(source: &Path, mountpoint: &Path, delays: Delays, threads: usize) -> Result<Mounted> {
     std::fs::create_dir_all(mountpoint)?;
     let counters = Arc::new(Counters::default());
-    let fs = DelayFs::new(source, delays, counters.clone())?;
+    let paths = Arc::new(PathCounts::default());
+    let fs = DelayFs::new(source, delays, counters.clone(), paths.clone())?;
     let mut cfg = fuser::Config::default();
     cfg.mount_options = vec![
         MountOption::FSName("efs-sim".into()),
@@ -443,6 +547,7 @@ pub fn mount(source: &Path, mountpoint: &Path, delays: Delays, threads: usize) -
     }
     Ok(Mounted {
         counters,
+        paths,
         mountpoint: mountpoint.to_path_buf(),
         session: Some(session),
     })
@@ -451,6 +556,48 @@ pub fn mount(source: &Path, mountpoint: &Path, delays: Delays, threads: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_classes() {
+        assert_eq!(path_class("wordpress/index.php"), "(root files)");
+        assert_eq!(path_class("wordpress"), "(root files)");
+        assert_eq!(
+            path_class("wordpress/wp-includes/blocks/a/block.json"),
+            "wp-includes/blocks"
+        );
+        assert_eq!(path_class("wordpress/wp-includes/load.php"), "wp-includes");
+        assert_eq!(
+            path_class("wordpress/wp-content/themes/t/theme.json"),
+            "wp-content/themes/t"
+        );
+        assert_eq!(
+            path_class("wordpress/wp-content/themes/t"),
+            "wp-content/themes"
+        );
+        assert_eq!(path_class("wordpress/wp-content/languages"), "wp-content");
+        let mut m = HashMap::new();
+        m.insert(
+            "wordpress/wp-includes/a.php".to_string(),
+            [1, 1, 0, 0, 0, 0, 0, 0],
+        );
+        m.insert(
+            "wordpress/wp-includes/b.php".to_string(),
+            [2, 0, 0, 0, 0, 0, 0, 0],
+        );
+        m.insert("wordpress/index.php".to_string(), [0, 0, 0, 0, 1, 0, 0, 0]);
+        let c = by_class(&m);
+        assert_eq!(c[0].0, "wp-includes");
+        assert_eq!(c[0].1, 4);
+        assert_eq!(
+            c[1],
+            ("(root files)".to_string(), 1, [0, 0, 0, 0, 1, 0, 0, 0])
+        );
+        let mut later = m.clone();
+        later.get_mut("wordpress/index.php").unwrap()[4] = 3;
+        let d = path_delta(&later, &m);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d["wordpress/index.php"][4], 2);
+    }
 
     #[test]
     fn op_counts_arithmetic() {

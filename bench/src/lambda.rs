@@ -156,6 +156,15 @@ impl RuntimeApi {
     }
 }
 
+/// [`get_event`] with request cookies (payload v2's `cookies`).
+pub fn get_event_with_cookies(path: &str, host: &str, cookies: &[String]) -> Value {
+    let mut e = get_event(path, host);
+    if !cookies.is_empty() {
+        e["cookies"] = json!(cookies);
+    }
+    e
+}
+
 /// A Function URL (payload v2) GET event for `path` (may carry `?query`).
 pub fn get_event(path: &str, host: &str) -> Value {
     let (p, q) = path.split_once('?').unwrap_or((path, ""));

@@ -184,6 +184,10 @@ struct EfsArgs {
     /// reaches the simulator; 1000 ≈ an NFS client's shortest attribute cache
     #[arg(long, default_value = "0,1000")]
     ttl_ms: String,
+    /// Cookies of a logged-in administrator ("name=value; name=value"), to trace wp-admin's
+    /// dashboard too (bench/run.sh makes them with WordPress's own wp_generate_auth_cookie)
+    #[arg(long)]
+    admin_cookies: Option<String>,
 }
 
 #[derive(Args)]
@@ -371,11 +375,20 @@ async fn run(cli: Cli) -> Result<()> {
                 .map(|t| t.trim().parse::<u64>().map(Duration::from_millis))
                 .collect::<Result<Vec<_>, _>>()
                 .context("bad --ttl-ms")?;
+            let cookies: Vec<String> = a
+                .admin_cookies
+                .as_deref()
+                .unwrap_or("")
+                .split(';')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
             let r = suites::efs_compare(
                 &s,
                 Duration::from_micros(a.delay_us),
                 &ttls,
                 warm,
+                &cookies,
                 !a.site.quiet,
             )
             .await?;

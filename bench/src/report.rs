@@ -242,20 +242,36 @@ pub fn markdown(dir: &Path) -> Result<String> {
             "### EFS latency simulator ({} µs per operation; warm phase ≥ {:.0} s and ≥ 3 back-to-back home pages)\n",
             e.delay_us, e.warm_seconds
         )?;
-        writeln!(
-            o,
-            "| kernel cache TTL | php.ini | cold first page ms | cold FS round trips | warm p50 ms | warm p99 ms | FS round trips / warm page (mean) | worst warm page | static CSS p50 ms | FS round trips / CSS |"
-        )?;
-        writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-        for v in &e.variants {
+        let local = e.local_warm.as_ref().map(|l| l.p50_ms);
+        if let Some(l) = local {
             writeln!(
                 o,
-                "| {} ms | {} | {:.0} | {} | {:.2} | {:.2} | {:.1} | {} | {:.2} | {:.1} |",
+                "Local disk, same build and settings: warm home page p50 **{l:.2} ms** (the \"× local\" column divides by it).\n"
+            )?;
+        }
+        writeln!(
+            o,
+            "| kernel cache TTL | variant | cold: init + first page ms | cold first request ms | cold FS round trips | warm p50 ms | × local | warm p99 ms | FS round trips / warm page (mean) | worst warm page | static CSS p50 ms | FS round trips / CSS |"
+        )?;
+        writeln!(
+            o,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
+        for v in &e.variants {
+            let ratio = local
+                .filter(|l| *l > 0.0)
+                .map(|l| format!("{:.2}", v.warm.p50_ms / l))
+                .unwrap_or_else(|| "-".into());
+            writeln!(
+                o,
+                "| {} ms | {} | {:.0} | {:.0} | {} | {:.2} | {} | {:.2} | {:.1} | {} | {:.2} | {:.1} |",
                 v.ttl_ms,
                 v.name,
                 v.cold_total_ms,
+                v.cold_first_request_ms,
                 v.cold_fs_ops.round_trips(),
                 v.warm.p50_ms,
+                ratio,
                 v.warm.p99_ms,
                 v.warm_ops_per_request,
                 v.warm_ops_max_request,
@@ -267,7 +283,7 @@ pub fn markdown(dir: &Path) -> Result<String> {
         writeln!(o, "Warm-phase operations by kind:\n")?;
         writeln!(
             o,
-            "| TTL | php.ini | pages | lookup | getattr | access | open | opendir+readdir | read |"
+            "| TTL | variant | pages | lookup | getattr | access | open | opendir+readdir | read |"
         )?;
         writeln!(o, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
         for v in &e.variants {
@@ -287,6 +303,51 @@ pub fn markdown(dir: &Path) -> Result<String> {
             )?;
         }
         writeln!(o)?;
+        let traced: Vec<_> = e.variants.iter().filter(|v| !v.traces.is_empty()).collect();
+        if !traced.is_empty() {
+            writeln!(
+                o,
+                "Where one warm request's round trips go (after two warm-up requests of the same page):\n"
+            )?;
+            writeln!(
+                o,
+                "| TTL | variant | page | status | ms | round trips | lookup | getattr | access | open | opendir+readdir | read | top path classes (round trips) |"
+            )?;
+            writeln!(
+                o,
+                "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            )?;
+            for v in traced {
+                for t in &v.traces {
+                    let k = |i: usize| t.by_kind.get(i).copied().unwrap_or(0);
+                    let top: Vec<String> = t
+                        .by_class
+                        .iter()
+                        .take(5)
+                        .map(|(c, n, _)| format!("{c} {n}"))
+                        .collect();
+                    writeln!(
+                        o,
+                        "| {} ms | {} | {} `{}` | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        v.ttl_ms,
+                        v.name,
+                        t.page,
+                        t.path,
+                        t.status,
+                        t.ms,
+                        t.round_trips,
+                        k(0),
+                        k(1),
+                        k(2),
+                        k(4),
+                        k(5) + k(6),
+                        k(7),
+                        top.join(", ")
+                    )?;
+                }
+            }
+            writeln!(o)?;
+        }
     }
     Ok(o)
 }

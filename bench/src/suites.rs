@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::efs::{self, Delays, OpCounts};
 use crate::fcgi::{self, PhpFpm};
@@ -694,7 +695,11 @@ pub async fn cold(
                 } else {
                     &no_seed_s
                 };
-                let mut extra = vec![("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.as_str())];
+                // the code mirror is measured by the efs suite; these are the seed's numbers
+                let mut extra = vec![
+                    ("LAMBDA_FPM_OPCACHE_SEED_DIR", seed_dir.as_str()),
+                    ("LAMBDA_FPM_CODE_MIRROR", "off"),
+                ];
                 if prime {
                     extra.push(("LAMBDA_FPM_OPCACHE_PRIME", "on"));
                 }
@@ -747,7 +752,10 @@ pub async fn cold(
                             docroot: &docroot,
                             ini: &ini_efs,
                             runtime: &rt,
-                            extra_env: &[("LAMBDA_FPM_OPCACHE_SEED_DIR", no_seed_s.as_str())],
+                            extra_env: &[
+                                ("LAMBDA_FPM_OPCACHE_SEED_DIR", no_seed_s.as_str()),
+                                ("LAMBDA_FPM_CODE_MIRROR", "off"),
+                            ],
                         },
                         warm_n,
                         Some(&m.counters),
@@ -916,7 +924,13 @@ pub struct EfsVariant {
     #[serde(default)]
     pub ttl_ms: u64,
     pub ini_overrides: Vec<String>,
+    /// bridge settings of this variant (e.g. LAMBDA_FPM_CODE_MIRROR=off)
+    #[serde(default)]
+    pub env: Vec<String>,
     pub cold_total_ms: f64,
+    /// the first request alone (init excluded)
+    #[serde(default)]
+    pub cold_first_request_ms: f64,
     pub cold_fs_ops: OpCounts,
     pub warm: Summary,
     /// round trips per warm home request: mean and worst single request
@@ -925,6 +939,23 @@ pub struct EfsVariant {
     pub warm_ops: OpCounts,
     pub static_css: Summary,
     pub static_ops_per_request: f64,
+    /// one warm request of each traced page: where its round trips went
+    #[serde(default)]
+    pub traces: Vec<PageTrace>,
+}
+
+/// One warm request's file-system operations, by kind and by path class.
+#[derive(Debug, Serialize, serde::Deserialize, Default, Clone)]
+pub struct PageTrace {
+    pub page: String,
+    pub path: String,
+    pub status: u16,
+    pub ms: f64,
+    pub round_trips: u64,
+    /// by kind, in `efs::KINDS` order
+    pub by_kind: Vec<u64>,
+    /// (path class, round trips, by kind), largest first
+    pub by_class: Vec<(String, u64, Vec<u64>)>,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, Default)]
@@ -932,26 +963,108 @@ pub struct EfsReport {
     pub delay_us: u64,
     pub warm_seconds: f64,
     pub variants: Vec<EfsVariant>,
+    /// the home page under the same bridge build on the local disk (no simulator), for the
+    /// EFS/local ratios
+    #[serde(default)]
+    pub local_warm: Option<Summary>,
 }
 
-/// The php.ini variants compared under the simulator.
-pub fn efs_variants() -> Vec<(&'static str, Vec<String>)> {
+/// The variants compared under the simulator: (name, php.ini overrides, bridge settings).
+pub fn efs_variants() -> Vec<(&'static str, Vec<String>, Vec<(String, String)>)> {
     vec![
-        ("shipped php/php.ini", vec![]),
         (
-            "PHP defaults (validate every 2 s)",
+            "without the code mirror (shipped php.ini)",
+            vec![],
             vec![
-                "opcache.revalidate_freq = 2".into(),
-                "opcache.enable_file_override = 0".into(),
-                "realpath_cache_ttl = 120".into(),
-                "opcache.file_cache =".into(),
+                ("LAMBDA_FPM_CODE_MIRROR".into(), "off".into()),
+                // the published seed holds the mirror's scripts; this run starts empty, as the
+                // table measured it before the mirror (cold.json has EFS with a matching seed)
+                ("LAMBDA_FPM_OPCACHE_SEED".into(), "off".into()),
             ],
         ),
-        (
-            "opcache.validate_timestamps=0",
-            vec!["opcache.validate_timestamps = 0".into()],
-        ),
+        ("code mirror (default)", vec![], vec![]),
     ]
+}
+
+/// The pages traced per variant: (name, path, needs the admin cookie).
+fn traced_pages() -> Vec<(&'static str, &'static str, bool)> {
+    vec![
+        ("home", "/", false),
+        ("post", "/hello-world/", false),
+        ("dashboard", "/wp-admin/", true),
+        ("REST", "/wp-json/wp/v2/posts", false),
+    ]
+}
+
+async fn invoke_traced(
+    api: &RuntimeApi,
+    path: &str,
+    host: &str,
+    cookies: &[String],
+) -> Result<(u16, Duration)> {
+    let t = Instant::now();
+    let v = api
+        .invoke(
+            &lambda::get_event_with_cookies(path, host, cookies),
+            INVOKE_WAIT,
+        )
+        .await?;
+    Ok((lambda::response_status_bytes(&v).0, t.elapsed()))
+}
+
+/// The bridge settings of the efs suite's mirror runs: one mirror path for every (sequential)
+/// sandbox, as on Lambda (`/tmp/lambda-fpm/site` everywhere), so the opcache seed fits them.
+fn mirror_env(site: &Site) -> (String, String) {
+    (
+        "LAMBDA_FPM_CODE_MIRROR_DIR".into(),
+        site.work.join("code-mirror-site").display().to_string(),
+    )
+}
+
+/// What a deployment's `warm` schedule does, on the site's own (local) root (the simulator
+/// refuses writes): a first sandbox's `warm` publishes the code mirror archive; a second one
+/// starts on that mirror, warms the traced pages and publishes the opcache seed of the mirror's
+/// scripts. Both land in `<docroot>/.lambda-fpm/`, where the runs under the simulator read them.
+pub async fn publish_code_mirror(site: &Site) -> Result<Value> {
+    let mut results = Vec::new();
+    for (i, paths) in [
+        Vec::<&str>::new(),
+        traced_pages()
+            .iter()
+            .filter(|p| !p.2)
+            .map(|p| p.1)
+            .collect(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let rt = site.work.join(format!("mirror-publish-rt-{i}"));
+        fresh_dir(&rt)?;
+        std::fs::create_dir_all(rt.join("opcache"))?;
+        let ini = site.ini_with_cache(&rt, &format!("mirror-publish-{i}"), &[])?;
+        let api = RuntimeApi::start().await?;
+        let log = site.work.join(format!("mirror-publish-{i}.log"));
+        let mut spec = site.bridge_spec(&site.docroot, &ini, &rt, &log);
+        spec.env.push(mirror_env(site));
+        let bridge = Bridge::spawn(&spec, &api)?;
+        let r = api
+            .invoke(
+                &serde_json::json!({"lambda_fpm": {"command": "warm", "paths": paths}}),
+                Duration::from_secs(180),
+            )
+            .await;
+        bridge.stop().await;
+        let v = r?;
+        if v["ok"] != true {
+            bail!("warm failed: {v}");
+        }
+        let mirror = &v["code_mirror"];
+        if !(mirror["published"] == true || mirror["reason"].is_string()) {
+            bail!("the warm command did not publish the code mirror: {v}");
+        }
+        results.push(serde_json::json!({"code_mirror": mirror, "opcache_seed": v["opcache_seed"]}));
+    }
+    Ok(Value::Array(results))
 }
 
 pub async fn efs_compare(
@@ -959,23 +1072,33 @@ pub async fn efs_compare(
     delay: Duration,
     ttls: &[Duration],
     warm_for: Duration,
+    admin_cookies: &[String],
     progress: bool,
 ) -> Result<EfsReport> {
     let mut report = EfsReport {
         delay_us: delay.as_micros() as u64,
         warm_seconds: warm_for.as_secs_f64(),
         variants: Vec::new(),
+        local_warm: None,
     };
     let home = scenario::builtin()[0].clone();
     let css = scenario::builtin()
         .into_iter()
         .find(|s| s.name == "css")
         .unwrap();
-    let runs: Vec<(Duration, &'static str, Vec<String>)> = ttls
+    let published = publish_code_mirror(site).await?;
+    if progress {
+        eprintln!("{:>22}  {published}", "code mirror");
+    }
+    let runs: Vec<_> = ttls
         .iter()
-        .flat_map(|t| efs_variants().into_iter().map(move |(n, o)| (*t, n, o)))
+        .flat_map(|t| {
+            efs_variants()
+                .into_iter()
+                .map(move |(n, o, e)| (*t, n, o, e))
+        })
         .collect();
-    for (i, (ttl, name, overrides)) in runs.into_iter().enumerate() {
+    for (i, (ttl, name, overrides, env)) in runs.into_iter().enumerate() {
         let (mounted, docroot) = mount_site(site, delay, ttl)?;
         let rt = site.work.join(format!("efs-rt-{i}"));
         fresh_dir(&rt)?;
@@ -985,20 +1108,27 @@ pub async fn efs_compare(
         let api = RuntimeApi::start().await?;
         let log = site.work.join(format!("efs-bootstrap-{i}.log"));
         let _ = std::fs::remove_file(&log);
-        let bridge = Bridge::spawn(&site.bridge_spec(&docroot, &ini, &rt, &log), &api)?;
+        let mut spec = site.bridge_spec(&docroot, &ini, &rt, &log);
+        spec.env.retain(|(k, _)| !env.iter().any(|(e, _)| e == k));
+        spec.env.extend(env.iter().cloned());
+        spec.env.push(mirror_env(site));
+        let bridge = Bridge::spawn(&spec, &api)?;
         let c = mounted.counters.clone();
         let mut v = EfsVariant {
             name: name.into(),
             ttl_ms: ttl.as_millis() as u64,
             ini_overrides: overrides.clone(),
+            env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             ..Default::default()
         };
         let r: Result<()> = async {
             let before = c.snapshot();
+            let t = Instant::now();
             let (status, _, _) = invoke(&api, &home, &site.host).await?;
             if status != 200 {
                 bail!("cold home page answered {status} under the EFS simulator");
             }
+            v.cold_first_request_ms = stats::round(t.elapsed().as_secs_f64() * 1000.0, 2);
             v.cold_total_ms = stats::round(bridge.spawned.elapsed().as_secs_f64() * 1000.0, 2);
             v.cold_fs_ops = c.snapshot().minus(&before);
             // two more to leave the cold path
@@ -1042,6 +1172,38 @@ pub async fn efs_compare(
             v.static_ops_per_request =
                 stats::round(c.snapshot().minus(&s0).round_trips() as f64 / 40.0, 2);
             v.static_css = srec.summary(sbusy);
+            // where one warm request of each page goes (two warm-up requests first)
+            for (page, path, needs_cookie) in traced_pages() {
+                if needs_cookie && admin_cookies.is_empty() {
+                    continue;
+                }
+                let cookies = if needs_cookie { admin_cookies } else { &[] };
+                for _ in 0..2 {
+                    invoke_traced(&api, path, &site.host, cookies).await?;
+                }
+                let p0 = mounted.paths.snapshot();
+                let (status, d) = invoke_traced(&api, path, &site.host, cookies).await?;
+                let delta = efs::path_delta(&mounted.paths.snapshot(), &p0);
+                let mut by_kind = vec![0u64; 8];
+                for k in delta.values() {
+                    for (i, n) in k.iter().enumerate() {
+                        by_kind[i] += n;
+                    }
+                }
+                v.traces.push(PageTrace {
+                    page: page.into(),
+                    path: path.into(),
+                    status,
+                    ms: stats::round(d.as_secs_f64() * 1000.0, 2),
+                    round_trips: by_kind.iter().sum(),
+                    by_kind,
+                    by_class: efs::by_class(&delta)
+                        .into_iter()
+                        .take(12)
+                        .map(|(c, n, k)| (c, n, k.to_vec()))
+                        .collect(),
+                });
+            }
             Ok(())
         }
         .await;
@@ -1050,17 +1212,51 @@ pub async fn efs_compare(
         r?;
         if progress {
             eprintln!(
-                "{:>22}  cold {:.0} ms ({} round trips); warm p50 {:.2} ms, {:.1} round trips/request (worst {}); css {:.1} round trips/request",
+                "{:>22}  {name} ttl {} ms: cold {:.0} ms (first request {:.0} ms, {} round trips); warm p50 {:.2} ms, {:.1} round trips/request (worst {}); css {:.1}; traced {}",
                 format!("efs/{i}"),
+                ttl.as_millis(),
                 v.cold_total_ms,
+                v.cold_first_request_ms,
                 v.cold_fs_ops.round_trips(),
                 v.warm.p50_ms,
                 v.warm_ops_per_request,
                 v.warm_ops_max_request,
-                v.static_ops_per_request
+                v.static_ops_per_request,
+                v.traces
+                    .iter()
+                    .map(|t| format!("{} {} rt", t.page, t.round_trips))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         report.variants.push(v);
+    }
+    // the same home page on the local disk, same build and settings (mirror on), for the ratio
+    {
+        let rt = site.work.join("efs-rt-local");
+        fresh_dir(&rt)?;
+        std::fs::create_dir_all(rt.join("opcache"))?;
+        let ini = site.ini_with_cache(&rt, "efs-local", &[])?;
+        let api = RuntimeApi::start().await?;
+        let log = site.work.join("efs-bootstrap-local.log");
+        let bridge = Bridge::spawn(&site.bridge_spec(&site.docroot, &ini, &rt, &log), &api)?;
+        let r: Result<Summary> = async {
+            for _ in 0..3 {
+                invoke(&api, &home, &site.host).await?;
+            }
+            let mut rec = Recorder::new();
+            let started = Instant::now();
+            let mut busy = Duration::ZERO;
+            while started.elapsed() < warm_for || rec.count() < 3 {
+                let (s, b, d) = invoke(&api, &home, &site.host).await?;
+                rec.record(d, s, b, 200);
+                busy += d;
+            }
+            Ok(rec.summary(busy))
+        }
+        .await;
+        bridge.stop().await;
+        report.local_warm = Some(r?);
     }
     Ok(report)
 }
