@@ -50,6 +50,8 @@ pub struct Bridge {
     served: std::sync::atomic::AtomicBool,
     /// The local code mirror PHP runs against (`LAMBDA_FPM_CODE_MIRROR`), if on.
     pub mirror: Option<Arc<crate::mirror_sync::MirrorSync>>,
+    /// Routing's probe of the mirror (the same tree, local: no EFS round trip per probe).
+    mirror_probe: Option<Arc<DiskProbe>>,
 }
 
 /// Init failure: bad document root or php-fpm that will not start.
@@ -297,6 +299,9 @@ impl Bridge {
             statics,
             probe,
             served: std::sync::atomic::AtomicBool::new(false),
+            mirror_probe: mirror
+                .as_ref()
+                .map(|m| Arc::new(DiskProbe::new(m.dir().to_path_buf()))),
             mirror,
         })
     }
@@ -330,7 +335,12 @@ impl Bridge {
 
     /// Routes a raw path + query (file-system probes off the async threads: EFS can be slow).
     pub async fn route(&self, path: &str, query: &str) -> Result<Route, tokio::task::JoinError> {
-        let probe = self.probe.clone();
+        // While PHP runs from the code mirror, routing asks the mirror too (same files; paths in
+        // write-through directories, such as uploads, are on EFS only).
+        let probe = match (&self.mirror, &self.mirror_probe) {
+            (Some(m), Some(p)) if m.routes_on_mirror(path) => p.clone(),
+            _ => self.probe.clone(),
+        };
         let (path, query) = (path.to_string(), query.to_string());
         let front = self.config.front_controller.clone();
         tokio::task::spawn_blocking(move || route(&path, &query, &front, probe.as_ref())).await

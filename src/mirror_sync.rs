@@ -37,6 +37,8 @@ struct State {
 }
 
 pub struct MirrorSync {
+    /// Whether PHP currently runs from the copy (read without the lock, by routing).
+    on_mirror: std::sync::atomic::AtomicBool,
     efs_root: PathBuf,
     efs_root_str: String,
     target: PathBuf,
@@ -100,9 +102,13 @@ impl MirrorSync {
     /// At init (nothing runs PHP yet): restores the mirror of the current generation if one is
     /// published, else starts on EFS (the first request starts a refresh).
     pub fn init(efs_root: PathBuf, cfg: &crate::config::CodeMirror) -> (MirrorSync, InitOutcome) {
-        let target = cfg.dir.clone();
-        if let Some(parent) = target.parent() {
+        // canonical, like the document root: routing probes it and compares real paths
+        let mut target = cfg.dir.clone();
+        if let (Some(parent), Some(name)) = (target.parent(), target.file_name()) {
             let _ = std::fs::create_dir_all(parent);
+            if let Ok(p) = std::fs::canonicalize(parent) {
+                target = p.join(name);
+            }
         }
         let mut serving = Serving::Efs;
         let mut hooks = mirror_store::has_hooks(&efs_root);
@@ -134,6 +140,7 @@ impl MirrorSync {
             },
         };
         let sync = MirrorSync {
+            on_mirror: std::sync::atomic::AtomicBool::new(matches!(serving, Serving::Mirror(_))),
             efs_root_str: efs_root.to_string_lossy().trim_end_matches('/').to_string(),
             efs_root,
             target_str: target.to_string_lossy().trim_end_matches('/').to_string(),
@@ -236,6 +243,7 @@ impl MirrorSync {
                 }
             }
         }
+        self.note_serving(&st.serving);
         let mirror = !writes_code && matches!(st.serving, Serving::Mirror(_));
         PhpRoot {
             root: if mirror {
@@ -246,6 +254,33 @@ impl MirrorSync {
             mirror,
             restart,
         }
+    }
+
+    fn note_serving(&self, serving: &Serving) {
+        self.on_mirror.store(
+            matches!(serving, Serving::Mirror(_)),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Whether routing may look at the copy instead of EFS for `path` (a raw URL path): PHP runs
+    /// from the copy and the path is not in a write-through directory (nor undecodable: routing
+    /// on EFS refuses those as always).
+    pub fn routes_on_mirror(&self, path: &str) -> bool {
+        if !self.on_mirror.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
+        match crate::routing::decode_path(path) {
+            Ok((segments, _)) => {
+                !crate::code_mirror::stays_on_efs(&segments.join("/"), &self.write_through)
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The copy's directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.target
     }
 
     fn start_refresh(self: &Arc<Self>, st: &mut State) {
@@ -294,32 +329,74 @@ impl MirrorSync {
         Ok(g)
     }
 
-    /// Publishes the mirror archive of the current generation if the published one is older
-    /// (the warm command): new sandboxes then start on the mirror.
-    pub async fn publish_if_stale(&self) -> serde_json::Value {
-        let (root, wt) = (self.efs_root.clone(), self.write_through.clone());
+    /// The warm command: publishes the mirror archive of the current generation if the published
+    /// one is older, and moves this sandbox onto it now (PHP is idle during a command), so what
+    /// warm compiles next is what visitors run and the opcache seed fits new sandboxes. Returns
+    /// a JSON report; php-fpm must be restarted afterwards (the tree under it was replaced).
+    pub async fn sync_now(&self) -> serde_json::Value {
+        let (root, target, wt) = (
+            self.efs_root.clone(),
+            self.target.clone(),
+            self.write_through.clone(),
+        );
+        let mut st = self.state.lock().await;
+        if let Some(h) = st.refresh.take() {
+            let _ = h.await; // a background refresh would race with this one
+        }
+        st.staged = None;
         let r = tokio::task::spawn_blocking(move || {
             let marker = mirror_store::read_generation(&root)?;
-            if mirror_store::published_manifest(&root)
+            let current = mirror_store::published_manifest(&root)
                 .ok()
                 .flatten()
-                .is_some_and(|m| m.generation == marker)
-            {
-                return Ok(None);
+                .is_some_and(|m| m.generation == marker);
+            let built = if current {
+                None
+            } else {
+                Some(mirror_store::build_and_publish(&root, &wt, BUILD_THREADS)?)
+            };
+            let staged = mirror_store::restore_staged(&root, &target)?
+                .ok_or_else(|| std::io::Error::other("the mirror archive vanished"))?;
+            if staged.manifest.generation != marker {
+                let _ = std::fs::remove_dir_all(&staged.dir);
+                return Err(std::io::Error::other(
+                    "the code changed while the mirror was made",
+                ));
             }
-            mirror_store::build_and_publish(&root, &wt, BUILD_THREADS).map(Some)
+            mirror_store::activate(&staged.dir, &target)?;
+            Ok::<_, std::io::Error>((built, staged.manifest))
         })
-        .await;
-        match r {
-            Ok(Ok(None)) => {
-                serde_json::json!({"published": false, "reason": "the published mirror is current"})
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+        st.last_check = Some(Instant::now());
+        let doc = match r {
+            Ok((built, manifest)) => {
+                st.serving = Serving::Mirror(manifest.generation.clone());
+                st.hooks = manifest.hooks;
+                st.retry_at = None;
+                let mut doc = serde_json::json!({"generation": manifest.generation, "files": manifest.files, "bytes": manifest.bytes});
+                match built {
+                    Some(b) => {
+                        tracing::info!(target: "mirror", generation = %b.manifest.generation, files = b.manifest.files, ms = b.ms, "code mirror published");
+                        doc["published"] = true.into();
+                        doc["archive_bytes"] = b.archive_bytes.into();
+                        doc["ms"] = b.ms.into();
+                    }
+                    None => {
+                        doc["published"] = false.into();
+                        doc["reason"] = "the published mirror is current".into();
+                    }
+                }
+                doc
             }
-            Ok(Ok(Some(b))) => {
-                tracing::info!(target: "mirror", generation = %b.manifest.generation, files = b.manifest.files, ms = b.ms, "code mirror published");
-                serde_json::json!({"published": true, "generation": b.manifest.generation, "files": b.manifest.files, "bytes": b.manifest.bytes, "archive_bytes": b.archive_bytes, "ms": b.ms})
+            Err(e) => {
+                tracing::warn!(target: "mirror", "warm: code mirror not synchronized, PHP keeps reading EFS: {e}");
+                st.serving = Serving::Efs;
+                serde_json::json!({"published": false, "error": e.to_string()})
             }
-            Ok(Err(e)) => serde_json::json!({"published": false, "error": e.to_string()}),
-            Err(e) => serde_json::json!({"published": false, "error": e.to_string()}),
-        }
+        };
+        self.note_serving(&st.serving);
+        doc
     }
 }

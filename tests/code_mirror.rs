@@ -69,6 +69,7 @@ echo json_encode(['file' => __FILE__]);
 "#,
     );
     write(&root, "wp-content/plugins/p/p.php", "<?php return 'v1';");
+    write(&root, "wp-content/plugins/p/readme.txt", "plugin readme");
     std::fs::create_dir_all(root.join("wp-content/uploads")).unwrap();
     // like a deployed site: older than opcache.file_update_protection
     let old = std::time::SystemTime::now() - Duration::from_secs(120);
@@ -162,6 +163,27 @@ async fn two_sandboxes_share_code_changes_through_the_marker() {
         uploaded.contains(b.runtime_dir.join("site").to_str().unwrap()),
         "{uploaded}"
     );
+    // ...and are served as static files from there (routing looks at EFS for write-through
+    // paths; the rest it looks up in the copy: a plugin's file, a missing page to index.php)
+    let r = v2(b
+        .invoke(url_event("GET", "/wp-content/uploads/u.txt", "", &[], None))
+        .await);
+    assert_eq!((r.status, r.text()), (200, uploaded.clone()));
+    let r = v2(b
+        .invoke(url_event(
+            "GET",
+            "/wp-content/plugins/p/readme.txt",
+            "",
+            &[],
+            None,
+        ))
+        .await);
+    assert_eq!((r.status, r.text().as_str()), (200, "plugin readme"));
+    let r = v2(b
+        .invoke(url_event("GET", "/no-such-page/", "", &[], None))
+        .await);
+    assert_eq!(r.status, 200, "front controller: {}", r.text());
+    assert!(on_mirror(&b, &r.json()));
 
     // A code-changing request on A runs on the shared root and rewrites the plugin there.
     let marker_before =

@@ -575,6 +575,9 @@ async fn make_seed(
         "LAMBDA_FPM_OPCACHE_SEED_DIR".into(),
         archive_dir.display().to_string(),
     ));
+    // the cold suite measures the seed without the code mirror (its scripts' paths)
+    spec.env
+        .push(("LAMBDA_FPM_CODE_MIRROR".into(), "off".into()));
     let mut bridge = Bridge::spawn(&spec, &api)?;
     let r: Result<()> = async {
         lambda::wait_ready(&api, &mut bridge, Duration::from_secs(30)).await?;
@@ -969,8 +972,11 @@ pub struct EfsReport {
     pub local_warm: Option<Summary>,
 }
 
-/// The variants compared under the simulator: (name, php.ini overrides, bridge settings).
-pub fn efs_variants() -> Vec<(&'static str, Vec<String>, Vec<(String, String)>)> {
+/// One variant under the simulator: (name, php.ini overrides, bridge settings).
+pub type EfsVariantSpec = (&'static str, Vec<String>, Vec<(String, String)>);
+
+/// The variants compared under the simulator.
+pub fn efs_variants() -> Vec<EfsVariantSpec> {
     vec![
         (
             "without the code mirror (shipped php.ini)",
@@ -983,6 +989,11 @@ pub fn efs_variants() -> Vec<(&'static str, Vec<String>, Vec<(String, String)>)>
             ],
         ),
         ("code mirror (default)", vec![], vec![]),
+        (
+            "code mirror + LAMBDA_FPM_OPCACHE_PRIME=on",
+            vec![],
+            vec![("LAMBDA_FPM_OPCACHE_PRIME".into(), "on".into())],
+        ),
     ]
 }
 
@@ -1112,7 +1123,7 @@ pub async fn efs_compare(
         spec.env.retain(|(k, _)| !env.iter().any(|(e, _)| e == k));
         spec.env.extend(env.iter().cloned());
         spec.env.push(mirror_env(site));
-        let bridge = Bridge::spawn(&spec, &api)?;
+        let mut bridge = Bridge::spawn(&spec, &api)?;
         let c = mounted.counters.clone();
         let mut v = EfsVariant {
             name: name.into(),
@@ -1123,6 +1134,8 @@ pub async fn efs_compare(
         };
         let r: Result<()> = async {
             let before = c.snapshot();
+            // init first (restores, php-fpm start), then the first request alone
+            lambda::wait_ready(&api, &mut bridge, Duration::from_secs(60)).await?;
             let t = Instant::now();
             let (status, _, _) = invoke(&api, &home, &site.host).await?;
             if status != 200 {

@@ -29,7 +29,19 @@ pub async fn run(
     let mut ok = true;
     let mut paths = Vec::new();
     let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (warm)");
-    // warm what visitors run: the code mirror's scripts when PHP reads the mirror
+    // The code mirror first: publish it if stale and move onto it, so what is compiled below is
+    // what visitors run and the opcache seed fits every new sandbox.
+    let code_mirror = match &bridge.mirror {
+        Some(m) => {
+            let doc = m.sync_now().await;
+            bridge.fpm.kill().await;
+            if let Err(e) = bridge.fpm.ensure_running().await {
+                return (false, json!({"error": e.to_string(), "code_mirror": doc}));
+            }
+            doc
+        }
+        None => json!({"skipped": "LAMBDA_FPM_CODE_MIRROR is off"}),
+    };
     let php_root = match &bridge.mirror {
         Some(m) => m.read_root().await,
         None => bridge.root.to_string_lossy().into_owned(),
@@ -62,11 +74,6 @@ pub async fn run(
     }
     // What this sandbox compiled becomes the seed new sandboxes start from.
     let opcache_seed = bridge.publish_opcache_seed().await;
-    // ...and new sandboxes start on a code mirror of the current code
-    let code_mirror = match &bridge.mirror {
-        Some(m) => m.publish_if_stale().await,
-        None => json!({"skipped": "LAMBDA_FPM_CODE_MIRROR is off"}),
-    };
     (
         ok,
         json!({
