@@ -640,6 +640,15 @@ impl Bridge {
             }
         };
 
+        // The code mirror's marker check (at most once per interval): before routing, which
+        // looks at the copy while PHP runs from it.
+        if let Some(m) = &self.mirror
+            && m.check().await
+        {
+            // the code under PHP changed: no compiled script or cached path may survive
+            self.fpm.kill().await;
+        }
+
         // Small hot static files: served from memory, no file system access at all.
         if let Some(served) = self.statics.serve_cached(request) {
             log.route = "static";
@@ -726,10 +735,6 @@ impl Bridge {
         let php_root = match &self.mirror {
             Some(m) => {
                 let chosen = m.php_root(writes_code).await;
-                if chosen.restart {
-                    // the code under PHP changed: no compiled script or cached path may survive
-                    self.fpm.kill().await;
-                }
                 log.code = match (chosen.mirror, writes_code) {
                     (true, _) => "mirror",
                     (false, true) => "efs-write",

@@ -22,8 +22,6 @@ pub struct PhpRoot {
     pub root: String,
     /// The local mirror (false: EFS itself).
     pub mirror: bool,
-    /// php-fpm must be restarted before this request (the code under it changed).
-    pub restart: bool,
 }
 
 struct State {
@@ -168,9 +166,10 @@ impl MirrorSync {
         }
     }
 
-    /// Where this request's PHP runs. `writes_code`: the request may change code (it runs on
-    /// EFS whatever the mirror's state). Reads the marker when the interval has passed.
-    pub async fn php_root(self: &Arc<Self>, writes_code: bool) -> PhpRoot {
+    /// At the start of every request, before routing: reads the marker when the interval has
+    /// passed and switches between the copy and EFS. Returns true when php-fpm must be
+    /// restarted first (the code under it changed).
+    pub async fn check(self: &Arc<Self>) -> bool {
         let mut st = self.state.lock().await;
         let mut restart = false;
         let due = st.last_check.is_none_or(|t| t.elapsed() >= self.interval);
@@ -244,6 +243,13 @@ impl MirrorSync {
             }
         }
         self.note_serving(&st.serving);
+        restart
+    }
+
+    /// Where this request's PHP runs (after [`check`](Self::check)). `writes_code`: the request
+    /// may change code (it runs on EFS whatever the mirror's state).
+    pub async fn php_root(&self, writes_code: bool) -> PhpRoot {
+        let st = self.state.lock().await;
         let mirror = !writes_code && matches!(st.serving, Serving::Mirror(_));
         PhpRoot {
             root: if mirror {
@@ -252,7 +258,6 @@ impl MirrorSync {
                 self.efs_root_str.clone()
             },
             mirror,
-            restart,
         }
     }
 
