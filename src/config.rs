@@ -107,11 +107,32 @@ pub struct Config {
     pub opcache_seed: crate::opcache_seed::SeedMode,
     /// Where the seed lives (on EFS, next to the site). `LAMBDA_FPM_OPCACHE_SEED_DIR`.
     pub opcache_seed_dir: PathBuf,
-    /// Load the whole file cache into opcache's shared memory during init (for provisioned
-    /// concurrency). `LAMBDA_FPM_OPCACHE_PRIME`: `off` (default) | `on`.
-    pub opcache_prime: bool,
+    /// Load the whole file cache into opcache's shared memory during init.
+    /// `LAMBDA_FPM_OPCACHE_PRIME`: `auto` (default: when the code mirror was restored at init,
+    /// so priming reads local files only) | `on` (always; provisioned concurrency) | `off`.
+    pub opcache_prime: PrimeMode,
     /// PHP runs against a local copy of the site's code (see `code_mirror`).
     pub code_mirror: CodeMirror,
+}
+
+/// When init primes opcache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrimeMode {
+    Off,
+    On,
+    /// When the code mirror was restored at init.
+    Auto,
+}
+
+impl PrimeMode {
+    /// Whether to prime, given whether the code mirror was restored at init.
+    pub fn primes(self, mirror_restored: bool) -> bool {
+        match self {
+            PrimeMode::Off => false,
+            PrimeMode::On => true,
+            PrimeMode::Auto => mirror_restored,
+        }
+    }
 }
 
 /// The code mirror's settings.
@@ -399,8 +420,12 @@ impl Config {
             )?,
             opcache_prime: v.choice(
                 "LAMBDA_FPM_OPCACHE_PRIME",
-                false,
-                &[("off", false), ("on", true)],
+                PrimeMode::Auto,
+                &[
+                    ("auto", PrimeMode::Auto),
+                    ("on", PrimeMode::On),
+                    ("off", PrimeMode::Off),
+                ],
             )?,
             code_mirror,
             document_root,
@@ -526,7 +551,7 @@ mod tests {
         assert_eq!(c.static_cache.max_file_bytes, 1 << 20);
         assert_eq!(c.static_cache.ttl, Duration::from_millis(2000));
         assert_eq!(c.opcache_seed, crate::opcache_seed::SeedMode::Copy);
-        assert!(!c.opcache_prime);
+        assert_eq!(c.opcache_prime, PrimeMode::Auto);
         assert_eq!(
             c.opcache_seed_dir,
             PathBuf::from("/mnt/wordpress/.lambda-fpm")
@@ -674,16 +699,22 @@ mod tests {
     }
 
     #[test]
-    fn opcache_prime_is_a_switch() {
-        assert!(
-            parse(&[("LAMBDA_FPM_OPCACHE_PRIME", "on")])
+    fn opcache_prime_modes() {
+        let mode = |v: &str| {
+            parse(&[("LAMBDA_FPM_OPCACHE_PRIME", v)])
                 .unwrap()
                 .opcache_prime
-        );
-        assert!(
-            !parse(&[("LAMBDA_FPM_OPCACHE_PRIME", "OFF")])
-                .unwrap()
-                .opcache_prime
+        };
+        assert_eq!(mode("on"), PrimeMode::On);
+        assert_eq!(mode("OFF"), PrimeMode::Off);
+        assert_eq!(mode("auto"), PrimeMode::Auto);
+        assert!(PrimeMode::On.primes(false) && PrimeMode::Auto.primes(true));
+        assert!(!PrimeMode::Auto.primes(false) && !PrimeMode::Off.primes(true));
+        assert_eq!(
+            parse(&[("LAMBDA_FPM_OPCACHE_PRIME", "yes")])
+                .unwrap_err()
+                .var,
+            "LAMBDA_FPM_OPCACHE_PRIME"
         );
     }
 

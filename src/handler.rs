@@ -204,8 +204,11 @@ impl Bridge {
             })),
             mirror_init,
         );
+        let mut mirror_restored = false;
         let mirror = match mirror {
             Ok(Some((sync, outcome))) => {
+                mirror_restored =
+                    matches!(outcome, crate::mirror_sync::InitOutcome::Restored { .. });
                 match outcome {
                     crate::mirror_sync::InitOutcome::Restored {
                         generation,
@@ -262,7 +265,7 @@ impl Bridge {
         };
         started?;
         let root_str = root.to_string_lossy().trim_end_matches('/').to_string();
-        if config.opcache_prime {
+        if config.opcache_prime.primes(mirror_restored) {
             let php_root = match &mirror {
                 Some(m) => m.read_root().await,
                 None => root_str.clone(),

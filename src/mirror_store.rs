@@ -325,7 +325,7 @@ pub fn restore_staged(root: &Path, target: &Path) -> std::io::Result<Option<Stag
         Err(e) => return Err(e),
     };
     let staging = staging_dir(target);
-    let _ = std::fs::remove_dir_all(&staging);
+    remove_tree(&staging);
     let result = (|| {
         std::fs::create_dir_all(&staging)?;
         let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(data.as_slice())?);
@@ -368,6 +368,7 @@ pub fn restore_staged(root: &Path, target: &Path) -> std::io::Result<Option<Stag
         archive.into_inner().read_to_end(&mut rest)?;
         let manifest = manifest.ok_or_else(|| std::io::Error::other("empty archive"))?;
         for dir in manifest.write_through.iter().map(|d| d.trim_matches('/')) {
+            // (links are made before the tree turns read-only below)
             let (link, real) = (staging.join(dir), root.join(dir));
             let Some(parent) = link.parent() else {
                 continue;
@@ -381,6 +382,9 @@ pub fn restore_staged(root: &Path, target: &Path) -> std::io::Result<Option<Stag
             let _ = std::fs::remove_dir_all(&link);
             std::os::unix::fs::symlink(&real, &link)?;
         }
+        // Read-only: PHP (which never runs as root on Lambda) cannot write into the copy, where a
+        // write would be lost with it; it writes through the links or fails with EACCES, loudly.
+        set_tree_mode(&staging, 0o444, 0o555)?;
         Ok(manifest)
     })();
     match result {
@@ -390,10 +394,59 @@ pub fn restore_staged(root: &Path, target: &Path) -> std::io::Result<Option<Stag
             ms: started.elapsed().as_millis() as u64,
         })),
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            remove_tree(&staging);
             Err(e)
         }
     }
+}
+
+/// Sets every file's and directory's mode below `root` (and `root`'s), never following a symlink.
+fn set_tree_mode(root: &Path, file_mode: u32, dir_mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs = vec![root.to_path_buf()];
+    let mut seen = Vec::new();
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(file_mode))?;
+            }
+        }
+        seen.push(d);
+    }
+    // directories last, deepest first (a read-only directory's entries can still be chmod'ed,
+    // but listing must happen before a directory loses its write bit only for removal)
+    for d in seen.iter().rev() {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(dir_mode))?;
+    }
+    Ok(())
+}
+
+/// Removes a (possibly read-only) copy: makes its directories writable first, so a process that
+/// is not root can delete it. Best effort.
+pub fn remove_tree(root: &Path) {
+    if std::fs::symlink_metadata(root).is_ok_and(|m| m.is_dir()) {
+        let _ = set_dirs_writable(root);
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
+
+fn set_dirs_writable(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755))?;
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads only the manifest of the published archive (it is the first entry).
@@ -425,12 +478,12 @@ pub fn activate(staged: &Path, target: &Path) -> std::io::Result<()> {
         ".{}.old",
         target.file_name().unwrap_or_default().to_string_lossy()
     ));
-    let _ = std::fs::remove_dir_all(&old);
+    remove_tree(&old);
     if target.exists() {
         std::fs::rename(target, &old)?;
     }
     std::fs::rename(staged, target)?;
-    let _ = std::fs::remove_dir_all(&old);
+    remove_tree(&old);
     Ok(())
 }
 
@@ -505,6 +558,23 @@ mod tests {
             old
         );
         assert!(target.join("wp-content/empty").is_dir());
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &str| {
+                std::fs::metadata(target.join(p))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777
+            };
+            assert_eq!(mode("index.php"), 0o444, "files of the copy are read-only");
+            assert_eq!(
+                mode("wp-includes"),
+                0o555,
+                "directories of the copy are read-only"
+            );
+            assert_eq!(mode("."), 0o555);
+        }
         assert!(
             !target.join(STATE_DIR).exists(),
             "the bridge's state is not mirrored"

@@ -90,7 +90,7 @@ fn refresh(
         .map_err(|e| format!("restoring the mirror: {e}"))?
         .ok_or("the mirror archive vanished")?;
     if staged.manifest.generation != marker {
-        let _ = std::fs::remove_dir_all(&staged.dir);
+        mirror_store::remove_tree(&staged.dir);
         return Ok(None); // the code changed again meanwhile: the next check starts over
     }
     Ok(Some(staged))
@@ -337,8 +337,9 @@ impl MirrorSync {
     /// The warm command: publishes the mirror archive of the current generation if the published
     /// one is older, and moves this sandbox onto it now (PHP is idle during a command), so what
     /// warm compiles next is what visitors run and the opcache seed fits new sandboxes. Returns
-    /// a JSON report; php-fpm must be restarted afterwards (the tree under it was replaced).
-    pub async fn sync_now(&self) -> serde_json::Value {
+    /// a JSON report, and whether php-fpm must be restarted (the tree under it was replaced, or
+    /// PHP left the copy).
+    pub async fn sync_now(&self) -> (serde_json::Value, bool) {
         let (root, target, wt) = (
             self.efs_root.clone(),
             self.target.clone(),
@@ -363,7 +364,7 @@ impl MirrorSync {
             let staged = mirror_store::restore_staged(&root, &target)?
                 .ok_or_else(|| std::io::Error::other("the mirror archive vanished"))?;
             if staged.manifest.generation != marker {
-                let _ = std::fs::remove_dir_all(&staged.dir);
+                mirror_store::remove_tree(&staged.dir);
                 return Err(std::io::Error::other(
                     "the code changed while the mirror was made",
                 ));
@@ -375,7 +376,8 @@ impl MirrorSync {
         .map_err(std::io::Error::other)
         .and_then(|r| r);
         st.last_check = Some(Instant::now());
-        let doc = match r {
+        let was_on_mirror = matches!(st.serving, Serving::Mirror(_));
+        let (doc, restart) = match r {
             Ok((built, manifest)) => {
                 st.serving = Serving::Mirror(manifest.generation.clone());
                 st.hooks = manifest.hooks;
@@ -393,15 +395,19 @@ impl MirrorSync {
                         doc["reason"] = "the published mirror is current".into();
                     }
                 }
-                doc
+                (doc, true)
             }
             Err(e) => {
                 tracing::warn!(target: "mirror", "warm: code mirror not synchronized, PHP keeps reading EFS: {e}");
                 st.serving = Serving::Efs;
-                serde_json::json!({"published": false, "error": e.to_string()})
+                st.retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                (
+                    serde_json::json!({"published": false, "error": e.to_string()}),
+                    was_on_mirror,
+                )
             }
         };
         self.note_serving(&st.serving);
-        doc
+        (doc, restart)
     }
 }

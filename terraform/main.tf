@@ -31,6 +31,7 @@ locals {
     var.cron_schedule_minutes == null ? {} : { WORDPRESS_DISABLE_WP_CRON = "1" },
     var.internet_access ? {} : { WORDPRESS_HTTP_BLOCK_EXTERNAL = "1" },
     var.provisioned_concurrency > 0 ? { LAMBDA_FPM_OPCACHE_PRIME = "on" } : {},
+    var.code_mirror ? {} : { LAMBDA_FPM_CODE_MIRROR = "off" },
     var.internet_access || length(var.accessible_hosts) == 0 ? {} : { WORDPRESS_ACCESSIBLE_HOSTS = join(",", var.accessible_hosts) },
     length(var.domain_names) == 0 ? {} : { WORDPRESS_HOME = "https://${var.domain_names[0]}" },
   )

@@ -267,7 +267,7 @@ variable "timeout" {
 }
 
 variable "ephemeral_storage_size" {
-  description = "Size of /tmp in MB (opcache file cache, uploads in flight)."
+  description = "Size of /tmp in MB (the code mirror's copy of the site, ~72 MB for WordPress 6.8; the opcache file cache, ~21 MB; uploads in flight)."
   type        = number
   default     = 512
 
@@ -286,6 +286,12 @@ variable "reserved_concurrency" {
     condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 0, false)
     error_message = "reserved_concurrency must be null or >= 0."
   }
+}
+
+variable "code_mirror" {
+  description = "PHP runs against a local copy of the site's code in /tmp, kept in step with EFS by a generation marker (LAMBDA_FPM_CODE_MIRROR; see the repository README, \"EFS: the code mirror\"): warm pages at local-disk speed instead of one EFS round trip per file-system operation. false sets LAMBDA_FPM_CODE_MIRROR=off (PHP reads EFS). The copy needs the site's code size in ephemeral storage (WordPress 6.8: ~72 MB)."
+  type        = bool
+  default     = true
 }
 
 variable "provisioned_concurrency" {

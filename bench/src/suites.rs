@@ -988,12 +988,13 @@ pub fn efs_variants() -> Vec<EfsVariantSpec> {
                 ("LAMBDA_FPM_OPCACHE_SEED".into(), "off".into()),
             ],
         ),
-        ("code mirror (default)", vec![], vec![]),
         (
-            "code mirror + LAMBDA_FPM_OPCACHE_PRIME=on",
+            "code mirror, LAMBDA_FPM_OPCACHE_PRIME=off",
             vec![],
-            vec![("LAMBDA_FPM_OPCACHE_PRIME".into(), "on".into())],
+            vec![("LAMBDA_FPM_OPCACHE_PRIME".into(), "off".into())],
         ),
+        // the default primes at init when the mirror was restored (LAMBDA_FPM_OPCACHE_PRIME=auto)
+        ("code mirror (default: primed at init)", vec![], vec![]),
     ]
 }
 

@@ -33,10 +33,12 @@ pub async fn run(
     // what visitors run and the opcache seed fits every new sandbox.
     let code_mirror = match &bridge.mirror {
         Some(m) => {
-            let doc = m.sync_now().await;
-            bridge.fpm.kill().await;
-            if let Err(e) = bridge.fpm.ensure_running().await {
-                return (false, json!({"error": e.to_string(), "code_mirror": doc}));
+            let (doc, restart) = m.sync_now().await;
+            if restart {
+                bridge.fpm.kill().await;
+                if let Err(e) = bridge.fpm.ensure_running().await {
+                    return (false, json!({"error": e.to_string(), "code_mirror": doc}));
+                }
             }
             doc
         }

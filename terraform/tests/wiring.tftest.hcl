@@ -664,3 +664,25 @@ run "php_version_must_match_the_layer_build" {
 
   expect_failures = [aws_lambda_layer_version.this]
 }
+
+run "code_mirror_on_by_default_and_switchable_off" {
+  command = apply
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "LAMBDA_FPM_CODE_MIRROR")
+    error_message = "the code mirror is the bridge's default: no variable by default"
+  }
+}
+
+run "code_mirror_off" {
+  command = apply
+
+  variables {
+    code_mirror = false
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_CODE_MIRROR"] == "off"
+    error_message = "code_mirror = false must turn the mirror off"
+  }
+}
