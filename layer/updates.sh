@@ -20,16 +20,16 @@ META=${1:-$ROOT/dist/lambda-fpm-layer.json}
 suite=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["debian"])' "$META")
 suite_apt "$suite" "$ROOT/.local/cache/apt-$suite" || exit 1
 apt-get "${APT_OPTS[@]}" -qq update || { echo "layer/updates.sh: apt-get update failed" >&2; exit 1; }
-python3 -c 'import json,sys; [print(p, v) for p, v in sorted(json.load(open(sys.argv[1]))["packages"].items())]' "$META" |
+total=0 newer=0
 while read -r pkg built; do
+    total=$((total + 1))
     now=$(apt-cache "${APT_OPTS[@]}" policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
     if [[ -z $now || $now == "(none)" ]]; then
         echo "$pkg: built $built, no longer in $suite"
+        newer=$((newer + 1))
     elif dpkg --compare-versions "$now" gt "$built"; then
         echo "$pkg: built $built, now $now"
+        newer=$((newer + 1))
     fi
-done | tee /dev/stderr | wc -l | {
-    read -r newer
-    total=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "$META")
-    echo "$newer of $total packages have newer versions in $suite (layer built from $(basename "$META"))"
-}
+done < <(python3 -c 'import json,sys; [print(p, v) for p, v in sorted(json.load(open(sys.argv[1]))["packages"].items())]' "$META")
+echo "$newer of $total packages have newer versions in $suite (layer built from $(basename "$META"))"
