@@ -746,15 +746,26 @@ async fn init_errors_name_the_problem() {
     // php-fpm had started in parallel with the root check: it must not outlive the failed init
     tokio::time::sleep(Duration::from_millis(500)).await;
     let runtime_dir = lambda.runtime_dir.clone();
-    // (init waits for php-fpm's readiness before it reports the root, so the pid file exists)
-    let pid: i32 = std::fs::read_to_string(runtime_dir.join("php-fpm.pid"))
-        .expect("php-fpm pid file")
-        .trim()
-        .parse()
-        .unwrap();
+    // php-fpm removes its pid file when it exits cleanly, so look for its processes by the
+    // environment the bridge gave them (LAMBDA_FPM_RUNTIME_DIR names this sandbox's directory)
+    let ours = format!("LAMBDA_FPM_RUNTIME_DIR={}", runtime_dir.display());
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("cmdline")).is_ok_and(|c| c.contains("php-fpm"))
+                && std::fs::read(e.path().join("environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
+                && std::fs::read_to_string(e.path().join("stat")).is_ok_and(|st| {
+                    st.rsplit_once(')')
+                        .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+                })
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(
-        !group_alive(pid),
-        "php-fpm left running after a failed init"
+        left.is_empty(),
+        "php-fpm left running after a failed init: pids {left:?}"
     );
     assert!(
         e["errorMessage"]
