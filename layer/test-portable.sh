@@ -94,18 +94,13 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------ root file systems
-apt_mirror() { # the Debian mirror apt is configured with (deb822 or one-line format)
-  local m
-  m=$( (grep -rhoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) |
-    head -n 1 | tr -d ' ')
-  [[ -n $m ]] || { echo "no Debian mirror in /etc/apt/sources.list{,.d}: configure apt first" >&2; return 1; }
-  echo "$m"
-}
+# shellcheck source=../scripts/lib/debian.sh
+. "$ROOT/scripts/lib/debian.sh"   # debian_mirror: the Debian mirror apt is configured with
 
 # bullseye_tarball: path of the cached debootstrap tarball, creating it if needed (~40 s, 60 MB)
 bullseye_tarball() {
   local mirror key tar tmp
-  mirror=$(apt_mirror)
+  mirror=$(debian_mirror debian)
   key=bullseye-minbase-amd64-$(printf '%s' "$mirror" | md5sum | cut -c1-8)-v1
   tar=$CACHE/$key.tar.gz
   if [[ ! -f $tar ]]; then

@@ -117,32 +117,20 @@ fn param<'a>(pairs: &'a [u8], name: &str) -> Option<std::borrow::Cow<'a, str>> {
     })
 }
 
+/// A form value: `+` is a space, then percent-decoding (invalid escapes stay as they are).
 fn percent_decode(v: &[u8]) -> std::borrow::Cow<'_, str> {
-    if !v.iter().any(|b| *b == b'%' || *b == b'+') {
-        return String::from_utf8_lossy(v);
+    if !v.contains(&b'+') {
+        return percent_encoding::percent_decode(v).decode_utf8_lossy();
     }
-    let mut out = Vec::with_capacity(v.len());
-    let mut i = 0;
-    while i < v.len() {
-        match v[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < v.len() => {
-                match std::str::from_utf8(&v[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    let spaced: Vec<u8> = v
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    std::borrow::Cow::Owned(
+        percent_encoding::percent_decode(&spaced)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 /// Whether this PHP request must run against EFS itself because it may write code: WordPress's

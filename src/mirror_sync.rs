@@ -28,7 +28,7 @@ struct State {
     serving: Serving,
     hooks: bool,
     last_check: Option<Instant>,
-    refresh: Option<tokio::task::JoinHandle<Result<Option<Staged>, String>>>,
+    refresh: Option<tokio::task::JoinHandle<RefreshResult>>,
     staged: Option<Staged>,
     /// No refresh starts before this (after a failure).
     retry_at: Option<Instant>,
@@ -60,13 +60,13 @@ pub enum InitOutcome {
 /// Stages the mirror of the current generation: from the published archive if it is of that
 /// generation, else by building and publishing one (one builder at a time, under a lock on EFS).
 /// `Ok(None)`: another sandbox is building; try again later.
-fn refresh(
-    root: PathBuf,
-    target: PathBuf,
-    write_through: Vec<String>,
-) -> Result<Option<Staged>, String> {
+type RefreshResult = Result<Option<(Staged, Option<mirror_store::Built>)>, String>;
+
+/// Also says whether this call built and published the archive.
+fn refresh(root: PathBuf, target: PathBuf, write_through: Vec<String>) -> RefreshResult {
     let marker = mirror_store::read_generation(&root).map_err(|e| format!("marker: {e}"))?;
     let published = mirror_store::published_manifest(&root).ok().flatten();
+    let mut built = None;
     if published.is_none_or(|m| m.generation != marker) {
         let lock = crate::code_mirror::LOCK_FILE;
         let dir = mirror_store::state_dir(&root);
@@ -82,9 +82,10 @@ fn refresh(
             Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
             Err(std::fs::TryLockError::Error(e)) => return Err(format!("{lock}: {e}")),
         }
-        let built = mirror_store::build_and_publish(&root, &write_through, BUILD_THREADS)
+        let b = mirror_store::build_and_publish(&root, &write_through, BUILD_THREADS)
             .map_err(|e| format!("building the mirror: {e}"))?;
-        tracing::info!(target: "mirror", generation = %built.manifest.generation, files = built.manifest.files, bytes = built.manifest.bytes, archive_bytes = built.archive_bytes, ms = built.ms, "code mirror published");
+        tracing::info!(target: "mirror", generation = %b.manifest.generation, files = b.manifest.files, bytes = b.manifest.bytes, archive_bytes = b.archive_bytes, ms = b.ms, "code mirror published");
+        built = Some(b);
     }
     let staged = mirror_store::restore_staged(&root, &target)
         .map_err(|e| format!("restoring the mirror: {e}"))?
@@ -93,7 +94,7 @@ fn refresh(
         mirror_store::remove_tree(&staged.dir);
         return Ok(None); // the code changed again meanwhile: the next check starts over
     }
-    Ok(Some(staged))
+    Ok(Some((staged, built)))
 }
 
 impl MirrorSync {
@@ -179,7 +180,7 @@ impl MirrorSync {
                 && let Some(h) = st.refresh.take()
             {
                 match h.await {
-                    Ok(Ok(Some(staged))) => st.staged = Some(staged),
+                    Ok(Ok(Some((staged, _)))) => st.staged = Some(staged),
                     Ok(Ok(None)) => {}
                     Ok(Err(e)) => {
                         tracing::warn!(target: "mirror", "code mirror refresh failed, PHP keeps reading EFS (next try in {} s): {e}", RETRY_AFTER_FAILURE.as_secs());
@@ -351,29 +352,13 @@ impl MirrorSync {
         }
         st.staged = None;
         let r = tokio::task::spawn_blocking(move || {
-            let marker = mirror_store::read_generation(&root)?;
-            let current = mirror_store::published_manifest(&root)
-                .ok()
-                .flatten()
-                .is_some_and(|m| m.generation == marker);
-            let built = if current {
-                None
-            } else {
-                Some(mirror_store::build_and_publish(&root, &wt, BUILD_THREADS)?)
-            };
-            let staged = mirror_store::restore_staged(&root, &target)?
-                .ok_or_else(|| std::io::Error::other("the mirror archive vanished"))?;
-            if staged.manifest.generation != marker {
-                mirror_store::remove_tree(&staged.dir);
-                return Err(std::io::Error::other(
-                    "the code changed while the mirror was made",
-                ));
-            }
-            mirror_store::activate(&staged.dir, &target)?;
-            Ok::<_, std::io::Error>((built, staged.manifest))
+            let (staged, built) = refresh(root, target.clone(), wt)?
+                .ok_or("another sandbox is building the mirror, or the code changed meanwhile")?;
+            mirror_store::activate(&staged.dir, &target).map_err(|e| e.to_string())?;
+            Ok::<_, String>((built, staged.manifest))
         })
         .await
-        .map_err(std::io::Error::other)
+        .map_err(|e| e.to_string())
         .and_then(|r| r);
         st.last_check = Some(Instant::now());
         let was_on_mirror = matches!(st.serving, Serving::Mirror(_));
@@ -385,7 +370,6 @@ impl MirrorSync {
                 let mut doc = serde_json::json!({"generation": manifest.generation, "files": manifest.files, "bytes": manifest.bytes});
                 match built {
                     Some(b) => {
-                        tracing::info!(target: "mirror", generation = %b.manifest.generation, files = b.manifest.files, ms = b.ms, "code mirror published");
                         doc["published"] = true.into();
                         doc["archive_bytes"] = b.archive_bytes.into();
                         doc["ms"] = b.ms.into();
@@ -402,7 +386,7 @@ impl MirrorSync {
                 st.serving = Serving::Efs;
                 st.retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
                 (
-                    serde_json::json!({"published": false, "error": e.to_string()}),
+                    serde_json::json!({"published": false, "error": e}),
                     was_on_mirror,
                 )
             }
