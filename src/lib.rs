@@ -3,7 +3,8 @@
 //! itself.
 //!
 //! Pure cores (no IO, unit-tested): [`config`], [`event`], [`origin`], [`routing`],
-//! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`].
+//! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`],
+//! [`runtime_restart`].
 //! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
 //! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`opcache_seed`],
 //! [`opcache_prime`], [`metadata_prefetch`], [`logging`].
@@ -30,4 +31,5 @@ pub mod opcache_seed;
 pub mod origin;
 pub mod php_fpm;
 pub mod routing;
+pub mod runtime_restart;
 pub mod static_files;

@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Answer, Lambda, url_event, v2};
+use support::{Answer, Lambda, Refusal, url_event, v2};
 
 fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(support::repo().join("tests/events").join(name)).unwrap();
@@ -553,6 +553,74 @@ async fn malformed_events_get_a_clear_error_and_the_next_is_served() {
         other => panic!("{other:?}"),
     }
     assert_eq!(v2(lambda.invoke(get("/robots.txt", "")).await).status, 200);
+}
+
+/// `cargo lambda watch` answers a runtime's response with a 500 when the invocation's caller
+/// has gone, and does so without reading the posted body, so a large body can also end in a
+/// reset connection; a Runtime API that restarts drops the connection outright. Either way the
+/// invocation is lost, but the runtime is not: it logs why and goes on polling `/next`
+/// (issue #25: the bridge used to exit with `client error (SendRequest)`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_response_is_logged_and_the_next_invocation_served() {
+    let mut lambda = Lambda::start("refused", &[]).await;
+    assert_eq!(v2(lambda.invoke(get("/robots.txt", "")).await).status, 200);
+    let wait = Duration::from_secs(30);
+    for (refusal, path, query) in [
+        (Refusal::Status500, "/robots.txt", ""),
+        (Refusal::Status500, "/large.php", "mb=4"),
+        (Refusal::Drop, "/robots.txt", ""),
+        (Refusal::Drop, "/large.php", "mb=4"),
+    ] {
+        lambda.api.refuse_responses(&[refusal]);
+        lambda.api.invoke_refused(get(path, query), wait).await;
+        let r = v2(lambda.invoke(get("/large.php", "mb=1")).await);
+        assert_eq!(r.status, 200, "after {refusal:?} of {path}");
+        assert_eq!(r.body.len(), 1024 * 1024);
+        assert!(
+            lambda.exited().is_none(),
+            "bootstrap exited after {refusal:?} of {path}"
+        );
+    }
+    // Three dropped connections in a row (each after an invocation was handed out) are still
+    // survived: the runtime gives up only when it cannot get invocations at all.
+    lambda
+        .api
+        .refuse_responses(&[Refusal::Drop, Refusal::Drop, Refusal::Drop]);
+    for _ in 0..3 {
+        lambda
+            .api
+            .invoke_refused(get("/robots.txt", ""), wait)
+            .await;
+    }
+    assert_eq!(v2(lambda.invoke(get("/robots.txt", "")).await).status, 200);
+    let log = std::fs::read_to_string(Lambda::log_path("refused")).unwrap();
+    assert!(
+        log.contains("Runtime API failed; polling for the next invocation again"),
+        "{log}"
+    );
+}
+
+/// With no Runtime API to talk to at all, the runtime does not spin: it retries a few times,
+/// then exits non-zero naming the error (Lambda then starts a fresh sandbox).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_api_that_is_gone_ends_the_runtime_with_a_reason() {
+    let mut lambda = Lambda::start("api-gone", &[]).await;
+    assert_eq!(v2(lambda.invoke(get("/robots.txt", "")).await).status, 200);
+    lambda.api.stop();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = lambda.exited() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "bootstrap still running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!status.success(), "{status}");
+    let log = std::fs::read_to_string(Lambda::log_path("api-gone")).unwrap();
+    assert!(log.contains("giving up"), "{log}");
 }
 
 const SECRET: &str = "test-origin-secret-0123456789";

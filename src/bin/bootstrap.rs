@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use lambda_fpm::config::Config;
 use lambda_fpm::handler::Bridge;
+use lambda_fpm::runtime_restart::{Next, RestartPolicy};
 use lambda_http::lambda_runtime::{self, service_fn};
 
 #[tokio::main]
@@ -39,12 +41,44 @@ async fn main() -> ExitCode {
             std::process::exit(0);
         }
     });
-    let handler = service_fn(move |event| bridge.clone().handle(event));
-    match lambda_runtime::run(handler).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lambda-fpm: runtime error: {e}");
-            ExitCode::FAILURE
+    // The runtime loop ends on the first transport error talking to the Runtime API (a reset
+    // connection, say); that costs at most the invocation in flight, never the sandbox: poll
+    // `/next` again, and exit only when the API keeps failing with no invocation in between.
+    let invocations = Arc::new(AtomicU64::new(0));
+    let counted = invocations.clone();
+    let handler = service_fn(move |event| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        bridge.clone().handle(event)
+    });
+    let mut restarts = RestartPolicy::default();
+    loop {
+        let error = match lambda_runtime::run(handler.clone()).await {
+            Ok(()) => return ExitCode::SUCCESS,
+            Err(e) => e,
+        };
+        match restarts.after_error(invocations.load(Ordering::Relaxed)) {
+            Next::Retry { pause, failures } => {
+                tracing::warn!(
+                    target: "runtime",
+                    error = %error,
+                    failures,
+                    retry_in_ms = pause.as_millis() as u64,
+                    "Runtime API failed; polling for the next invocation again (the one in flight, if any, is lost)"
+                );
+                tokio::time::sleep(pause).await;
+            }
+            Next::GiveUp { failures } => {
+                tracing::error!(
+                    target: "runtime",
+                    error = %error,
+                    failures,
+                    "Runtime API failed {failures} times in a row with no invocation in between; giving up"
+                );
+                eprintln!(
+                    "lambda-fpm: runtime error: {error} (giving up after {failures} attempts)"
+                );
+                return ExitCode::FAILURE;
+            }
         }
     }
 }

@@ -37,13 +37,29 @@ pub enum Answer {
     Error(Value),
 }
 
+/// How the emulator refuses a runtime's response (`RuntimeApi::refuse_responses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// What `cargo lambda watch` does when the caller of an invocation has gone: a 500
+    /// problem+json, sent without reading the posted body (so hyper closes the connection,
+    /// and a runtime still writing a large body sees the connection reset under it).
+    Status500,
+    /// The connection closed with no answer at all (a Runtime API that restarted): the
+    /// runtime's client gets a transport error, not a status.
+    Drop,
+}
+
 #[derive(Default)]
 struct State {
     queue: VecDeque<(String, Value, u64)>,
     answers: HashMap<String, Answer>,
     init_error: Option<Value>,
     seq: u64,
+    refuse: VecDeque<Refusal>,
+    refused: Vec<String>,
 }
+
+type ServeError = std::io::Error;
 
 /// The emulator, serving on 127.0.0.1.
 #[derive(Clone)]
@@ -52,6 +68,8 @@ pub struct RuntimeApi {
     state: Arc<Mutex<State>>,
     queued: Arc<Notify>,
     answered: Arc<Notify>,
+    /// the accept loop and every connection task, so `stop` can take the API away
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl RuntimeApi {
@@ -62,15 +80,17 @@ impl RuntimeApi {
             state: Arc::default(),
             queued: Arc::new(Notify::new()),
             answered: Arc::new(Notify::new()),
+            tasks: Arc::default(),
         };
         let server = api.clone();
-        tokio::spawn(async move {
+        let accept = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let api = server.clone();
-                tokio::spawn(async move {
+                let tasks = server.tasks.clone();
+                let connection = tokio::spawn(async move {
                     let service = service_fn(move |req| {
                         let api = api.clone();
                         async move { api.serve(req).await }
@@ -79,12 +99,21 @@ impl RuntimeApi {
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
+                tasks.lock().unwrap().push(connection.abort_handle());
             }
         });
+        api.tasks.lock().unwrap().push(accept.abort_handle());
         api
     }
 
-    async fn serve(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    /// Takes the Runtime API away: the port stops accepting and open connections are closed.
+    pub fn stop(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    async fn serve(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, ServeError> {
         let path = req.uri().path().to_string();
         let ok = |body: Bytes| {
             Response::builder()
@@ -117,7 +146,12 @@ impl RuntimeApi {
             }
         }
         if path == "/2018-06-01/runtime/init/error" {
-            let body = req.into_body().collect().await?.to_bytes();
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map_err(std::io::Error::other)?
+                .to_bytes();
             self.state.lock().unwrap().init_error =
                 Some(serde_json::from_slice(&body).unwrap_or(Value::Null));
             self.answered.notify_waiters();
@@ -126,13 +160,32 @@ impl RuntimeApi {
         if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/") {
             let (id, what) = rest.split_once('/').unwrap();
             let id = id.to_string();
+            let refusal = self.state.lock().unwrap().refuse.pop_front();
+            if let Some(refusal) = refusal {
+                self.state.lock().unwrap().refused.push(id);
+                self.answered.notify_waiters();
+                return match refusal {
+                    Refusal::Status500 => Ok(Response::builder()
+                        .status(500)
+                        .header("content-type", "application/problem+json")
+                        .body(Full::new(Bytes::from_static(
+                            br#"{"type":"about:blank","status":500,"title":"Internal Server Error"}"#,
+                        )))
+                        .unwrap()),
+                    Refusal::Drop => Err(std::io::Error::other("emulator: connection dropped")),
+                };
+            }
             let content_type = req
                 .headers()
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            let collected = req.into_body().collect().await?;
+            let collected = req
+                .into_body()
+                .collect()
+                .await
+                .map_err(std::io::Error::other)?;
             let trailers = collected.trailers().cloned();
             let body = collected.to_bytes();
             let answer = match what {
@@ -171,6 +224,49 @@ impl RuntimeApi {
             .status(404)
             .body(Full::new(Bytes::new()))
             .unwrap())
+    }
+
+    /// Refuses the next responses (or errors) runtimes post, one per entry, in order.
+    pub fn refuse_responses(&self, how: &[Refusal]) {
+        self.state
+            .lock()
+            .unwrap()
+            .refuse
+            .extend(how.iter().copied());
+    }
+
+    /// Queues an event and waits until the runtime's answer to it was refused
+    /// (`refuse_responses`); panics after `wait`.
+    pub async fn invoke_refused(&self, event: Value, wait: Duration) {
+        let id = self.enqueue(event, 30_000);
+        let waited = tokio::time::timeout(wait, async {
+            loop {
+                let notified = self.answered.notified();
+                if self.state.lock().unwrap().refused.contains(&id) {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
+        waited.unwrap_or_else(|_| panic!("{id} was not answered (and refused) within {wait:?}"))
+    }
+
+    fn enqueue(&self, event: Value, timeout_ms: u64) -> String {
+        let deadline = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            + timeout_ms;
+        let id = {
+            let mut s = self.state.lock().unwrap();
+            s.seq += 1;
+            let id = format!("req-{}", s.seq);
+            s.queue.push_back((id.clone(), event, deadline));
+            id
+        };
+        self.queued.notify_waiters();
+        id
     }
 
     /// Queues an event with a deadline `timeout` from now and waits for the answer.
