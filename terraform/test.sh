@@ -31,7 +31,7 @@ TOOL=""
 for dir in "$(cd "$REPO/.." && pwd)/shared/tools/terraform-offline" /work/shared/tools/terraform-offline; do
   if [ -x "$dir/validate" ] && [ -x "$dir/test" ]; then TOOL=$dir && break; fi
 done
-[ -n "$TOOL" ] || setup_error "shared/tools/terraform-offline not found beside the repository nor in /work/shared"
+[ -n "$TOOL" ] || setup_error "this suite needs the offline Terraform harness (real terraform validate/test with no network), shared/tools/terraform-offline/, beside the clone: looked for $(cd "$REPO/.." && pwd)/shared/tools/terraform-offline and /work/shared/tools/terraform-offline (CI puts ../shared there; see README.md, suite terraform)"
 
 # --- python3 with venv (the tool's stub providers and the PyPI terraform need it) ---
 apt_install() {
