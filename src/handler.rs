@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use lambda_http::lambda_runtime::{
-    self, Context, FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse,
+    self, Context, FunctionResponse, MetadataPrelude, StreamResponse,
 };
 use serde_json::Value;
 use tokio::time::timeout_at;
@@ -21,10 +21,7 @@ use crate::cgi_response::{
     CgiHead, HeadError, MAX_HEAD_BYTES, find_head_end, parse_head, split_output,
 };
 use crate::config::{Config, InvokeMode};
-use crate::event::{
-    EventKind, HttpRequest, HttpResponse, Invocation, parse_event, stream_prelude_parts,
-    to_event_response,
-};
+use crate::event::{EventKind, HttpRequest, HttpResponse, stream_prelude_parts, to_event_response};
 use crate::fastcgi_transport::{Chunk, PhpOutput, TransportError, execute};
 use crate::fs_probe::DiskProbe;
 use crate::origin::{OriginCheck, check_origin, client_view};
@@ -349,27 +346,8 @@ impl Bridge {
         tokio::task::spawn_blocking(move || route(&path, &query, &front, probe.as_ref())).await
     }
 
-    /// Handles one invocation.
-    pub async fn handle(
-        self: Arc<Self>,
-        event: LambdaEvent<Value>,
-    ) -> Result<Reply, lambda_runtime::Error> {
-        let (payload, ctx) = event.into_parts();
-        let started = Instant::now();
-        match parse_event(&payload) {
-            Ok(Invocation::Http(request)) => Ok(self.handle_http(request, &ctx, started).await),
-            Ok(Invocation::Command(command)) => {
-                let result = crate::commands::run(&self, &command, &ctx).await;
-                Ok(FunctionResponse::BufferedResponse(result?))
-            }
-            Err(e) => {
-                tracing::error!(target: "request", request_id = %ctx.request_id, error = %e, "rejected invocation");
-                Err(e.into())
-            }
-        }
-    }
-
-    async fn handle_http(
+    /// Answers one HTTP request (an invocation `crate::invocation` found to be one).
+    pub async fn handle_http(
         self: &Arc<Self>,
         request: HttpRequest,
         ctx: &Context,
@@ -424,11 +402,8 @@ impl Bridge {
                 }
                 // Buffered: read it only if it can fit (compressed, if the client allows).
                 let limit = self.config.max_response_bytes as u64;
-                let may_fit = body.len / 3 * 4 <= limit
-                    || (body.len <= limit * 4
-                        && accepts_gzip(&request)
-                        && head.header("content-encoding").is_none());
-                if !may_fit {
+                let can_gzip = accepts_gzip(&request) && head.header("content-encoding").is_none();
+                if !crate::payload_fit::file_may_fit(body.len, limit, can_gzip) {
                     log.detail = format!(
                         "static file of {} bytes cannot fit the {} byte buffered Lambda payload; use LAMBDA_FPM_INVOKE_MODE=response_stream",
                         body.len, limit
@@ -467,14 +442,13 @@ impl Bridge {
     ) -> Reply {
         let limit = self.config.max_response_bytes;
         let mut value = to_event_response(kind, &response);
-        // Lambda refuses buffered payloads over 6 MB with an opaque error. Estimate cheaply
-        // (base64 is 4/3), measure exactly only near the limit.
+        // Lambda refuses buffered payloads over 6 MB with an opaque error (payload_fit).
         let too_large = |value: &Value, body_len: usize| {
-            body_len / 3 * 4 + 4096 > limit / 2
-                && serde_json::to_vec(value)
+            crate::payload_fit::too_large(body_len, limit, || {
+                serde_json::to_vec(value)
                     .map(|v| v.len())
                     .unwrap_or(usize::MAX)
-                    > limit
+            })
         };
         if too_large(&value, response.body.len()) {
             // Compressing text is what makes it fit, when the client takes gzip.

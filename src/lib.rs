@@ -4,9 +4,9 @@
 //!
 //! Pure cores (no IO, unit-tested): [`config`], [`event`], [`origin`], [`routing`],
 //! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`],
-//! [`runtime_restart`].
+//! [`runtime_restart`], [`payload_fit`].
 //! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
-//! [`fs_probe`], [`handler`] (the Lambda adapter), [`commands`], [`opcache_seed`],
+//! [`fs_probe`], [`invocation`] (HTTP or command), [`handler`] (the HTTP side), [`commands`], [`opcache_seed`],
 //! [`opcache_prime`], [`metadata_prefetch`], [`logging`].
 
 pub mod cache_policy;
@@ -22,6 +22,7 @@ pub mod event;
 pub mod fastcgi_transport;
 pub mod fs_probe;
 pub mod handler;
+pub mod invocation;
 pub mod logging;
 pub mod metadata_prefetch;
 pub mod mirror_store;
@@ -29,6 +30,7 @@ pub mod mirror_sync;
 pub mod opcache_prime;
 pub mod opcache_seed;
 pub mod origin;
+pub mod payload_fit;
 pub mod php_fpm;
 pub mod routing;
 pub mod runtime_restart;

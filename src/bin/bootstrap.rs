@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
     let counted = invocations.clone();
     let handler = service_fn(move |event| {
         counted.fetch_add(1, Ordering::Relaxed);
-        bridge.clone().handle(event)
+        lambda_fpm::invocation::handle(bridge.clone(), event)
     });
     let mut restarts = RestartPolicy::default();
     loop {
