@@ -53,7 +53,7 @@ pub async fn run(
             return Err(doc.to_string().into());
         }
     };
-    let cfg = &bridge.config;
+    let cfg = &bridge.config();
     let budget = crate::deadline::php_budget(
         ctx.deadline,
         now_ms(),
@@ -75,7 +75,7 @@ pub async fn run(
         Command::Warm(spec) => warm::run(bridge, spec, deadline).await,
     };
     // These ran on EFS and may have changed code: the code mirror must follow.
-    if let Some(m) = &bridge.mirror {
+    if let Some(m) = bridge.mirror() {
         match &parsed {
             Command::Install(_) if ok => match m.code_replaced().await {
                 Ok(g) => body["code_generation"] = json!(g),

@@ -35,18 +35,18 @@ pub type Reply = FunctionResponse<Value, BodyStream>;
 
 /// The bridge: configuration plus the supervised php-fpm.
 pub struct Bridge {
-    pub config: Config,
+    config: Config,
     /// Canonical document root.
-    pub root: PathBuf,
+    root: PathBuf,
     root_str: String,
-    pub fpm: PhpFpm,
-    pub statics: crate::static_files::StaticServer,
+    fpm: PhpFpm,
+    statics: crate::static_files::StaticServer,
     /// The file-system side of routing, built once for the canonical root.
     probe: Arc<DiskProbe>,
     /// Whether this sandbox has served a request yet (the first one is the cold start).
     served: std::sync::atomic::AtomicBool,
     /// The local code mirror PHP runs against (`LAMBDA_FPM_CODE_MIRROR`), if on.
-    pub mirror: Option<Arc<crate::mirror_sync::MirrorSync>>,
+    mirror: Option<Arc<crate::mirror_sync::MirrorSync>>,
     /// Routing's probe of the mirror (the same tree, local: no EFS round trip per probe).
     mirror_probe: Option<Arc<DiskProbe>>,
 }
@@ -304,6 +304,26 @@ impl Bridge {
                 .map(|m| Arc::new(DiskProbe::new(m.dir().to_path_buf()))),
             mirror,
         })
+    }
+
+    /// The configuration read at start-up.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The canonical document root (EFS).
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    /// The supervised php-fpm.
+    pub fn fpm(&self) -> &PhpFpm {
+        &self.fpm
+    }
+
+    /// The code mirror, when `LAMBDA_FPM_CODE_MIRROR` is on.
+    pub fn mirror(&self) -> Option<&crate::mirror_sync::MirrorSync> {
+        self.mirror.as_deref()
     }
 
     /// Publishes this sandbox's opcache file cache as the seed for new sandboxes (copy mode),

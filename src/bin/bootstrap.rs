@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     tracing::info!(
         target: "init",
         init_ms = init_started.elapsed().as_millis() as u64,
-        document_root = %bridge.root.display(),
+        document_root = %bridge.root().display(),
         "lambda-fpm ready"
     );
     // SIGTERM (Lambda's shutdown, a local watcher restarting us): take php-fpm and its
@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             term.recv().await;
-            on_term.fpm.kill().await;
+            on_term.fpm().kill().await;
             std::process::exit(0);
         }
     });

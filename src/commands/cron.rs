@@ -74,11 +74,11 @@ pub async fn php_get(
         document_root,
     } = *caller;
     bridge
-        .fpm
+        .fpm()
         .ensure_running()
         .await
         .map_err(|e| e.to_string())?;
-    let scheme = bridge.config.direct_scheme;
+    let scheme = bridge.config().direct_scheme;
     let (server_name, port) = split_host(host);
     let port = port.unwrap_or(default_port(scheme));
     let request = HttpRequest {
@@ -108,11 +108,11 @@ pub async fn php_get(
         target,
         view: &view,
         document_root: document_root.trim_end_matches('/'),
-        secret_header: &bridge.config.origin_secret_header,
+        secret_header: &bridge.config().origin_secret_header,
     });
     let started = Instant::now();
     let work = async {
-        execute(bridge.fpm.socket(), env, Bytes::new())
+        execute(bridge.fpm().socket(), env, Bytes::new())
             .await?
             .read_all()
             .await
@@ -121,13 +121,13 @@ pub async fn php_get(
     let php_ms = started.elapsed().as_millis() as u64;
     match result {
         Err(_) => {
-            bridge.fpm.kill().await;
+            bridge.fpm().kill().await;
             Err(format!(
                 "{path} was still running after {php_ms} ms, at the invocation's deadline minus LAMBDA_FPM_TIMEOUT_MARGIN_MS; php-fpm killed (it restarts on the next request)"
             ))
         }
         Ok(Err(e)) => {
-            bridge.fpm.kill().await;
+            bridge.fpm().kill().await;
             Err(format!("{path}: {e}"))
         }
         Ok(Ok((stdout, stderr))) => match crate::cgi_response::split_output(&stdout) {
@@ -177,7 +177,7 @@ pub async fn run(
         Ok(_) => {
             return (
                 false,
-                json!({"error": format!("no wp-cron.php in the document root {} (is WordPress installed?)", bridge.root.display())}),
+                json!({"error": format!("no wp-cron.php in the document root {} (is WordPress installed?)", bridge.root().display())}),
             );
         }
         Err(e) => return (false, json!({"error": e})),
@@ -185,7 +185,7 @@ pub async fn run(
     let host = spec.host.as_deref().unwrap_or("localhost");
     let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (cron)");
     // on EFS itself, never the code mirror: wp-cron runs automatic updates
-    let root = bridge.root.to_string_lossy();
+    let root = bridge.root().to_string_lossy();
     let caller = Caller {
         host,
         user_agent: ua,

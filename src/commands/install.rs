@@ -154,7 +154,7 @@ pub async fn run(
     deadline: tokio::time::Instant,
     holder: &Holder,
 ) -> Outcome {
-    let (root, h) = (bridge.root.clone(), holder.clone());
+    let (root, h) = (bridge.root().to_path_buf(), holder.clone());
     // held until this function returns
     let _lock = match tokio::task::spawn_blocking(move || install_lock::acquire(&root, &h)).await {
         Ok(Ok(guard)) => guard,
@@ -169,7 +169,7 @@ async fn run_locked(
     spec: &InstallSpec,
     deadline: tokio::time::Instant,
 ) -> Outcome {
-    let root = bridge.root.clone();
+    let root = bridge.root().to_path_buf();
     let staging = root.join(STAGING);
     let source = spec.source.display();
 
@@ -267,7 +267,7 @@ async fn run_locked(
     }
     let s = staging.clone();
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&s)).await;
-    bridge.fpm.kill().await;
+    bridge.fpm().kill().await;
     (
         true,
         json!({

@@ -127,7 +127,7 @@ async fn drain(mut reader: impl AsyncRead + Unpin, limit: usize) -> Capture {
 /// Runs the php command; returns (ok, result).
 pub async fn run(bridge: &Bridge, spec: &PhpSpec, budget: Duration) -> (bool, Value) {
     // Read and validated once at start-up with the other settings (LAMBDA_FPM_PHP_CLI).
-    let binary = bridge.config.php_cli.clone();
+    let binary = bridge.config().php_cli.clone();
     let limit = spec.timeout.map_or(budget, |t| t.min(budget));
     if limit.is_zero() {
         return (
@@ -135,7 +135,7 @@ pub async fn run(bridge: &Bridge, spec: &PhpSpec, budget: Duration) -> (bool, Va
             json!({"error": "no time left in this invocation to run PHP (raise the function timeout)"}),
         );
     }
-    run_php(&binary, &bridge.root, &bridge.config, spec, limit).await
+    run_php(&binary, bridge.root(), bridge.config(), spec, limit).await
 }
 
 async fn run_php(

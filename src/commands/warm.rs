@@ -21,8 +21,8 @@ pub async fn run(
     deadline: tokio::time::Instant,
 ) -> (bool, Value) {
     let started = Instant::now();
-    let starts_before = bridge.fpm.starts();
-    if let Err(e) = bridge.fpm.ensure_running().await {
+    let starts_before = bridge.fpm().starts();
+    if let Err(e) = bridge.fpm().ensure_running().await {
         return (false, json!({"error": e.to_string()}));
     }
     let start_ms = started.elapsed().as_millis() as u64;
@@ -31,12 +31,12 @@ pub async fn run(
     let ua = concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (warm)");
     // The code mirror first: publish it if stale and move onto it, so what is compiled below is
     // what visitors run and the opcache seed fits every new sandbox.
-    let code_mirror = match &bridge.mirror {
+    let code_mirror = match bridge.mirror() {
         Some(m) => {
             let (doc, restart) = m.sync_now().await;
             if restart {
-                bridge.fpm.kill().await;
-                if let Err(e) = bridge.fpm.ensure_running().await {
+                bridge.fpm().kill().await;
+                if let Err(e) = bridge.fpm().ensure_running().await {
                     return (false, json!({"error": e.to_string(), "code_mirror": doc}));
                 }
             }
@@ -44,9 +44,9 @@ pub async fn run(
         }
         None => json!({"skipped": "LAMBDA_FPM_CODE_MIRROR is off"}),
     };
-    let php_root = match &bridge.mirror {
+    let php_root = match bridge.mirror() {
         Some(m) => m.read_root().await,
-        None => bridge.root.to_string_lossy().into_owned(),
+        None => bridge.root().to_string_lossy().into_owned(),
     };
     for raw in &spec.paths {
         let (path, query) = raw.split_once('?').unwrap_or((raw.as_str(), ""));
@@ -81,8 +81,8 @@ pub async fn run(
         json!({
             "opcache_seed": opcache_seed,
             "code_mirror": code_mirror,
-            "php_fpm_started": bridge.fpm.starts() > starts_before,
-            "php_fpm_starts": bridge.fpm.starts(),
+            "php_fpm_started": bridge.fpm().starts() > starts_before,
+            "php_fpm_starts": bridge.fpm().starts(),
             "start_ms": start_ms,
             "paths": paths,
         }),
