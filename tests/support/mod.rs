@@ -253,16 +253,17 @@ impl RuntimeApi {
     }
 
     fn enqueue(&self, event: Value, timeout_ms: u64) -> String {
-        let deadline = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
-            + timeout_ms;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        self.enqueue_at(event, now.as_millis() as u64 + timeout_ms)
+    }
+
+    /// Queues an event with an explicit deadline (epoch ms); returns its request id.
+    fn enqueue_at(&self, event: Value, deadline_ms: u64) -> String {
         let id = {
             let mut s = self.state.lock().unwrap();
             s.seq += 1;
             let id = format!("req-{}", s.seq);
-            s.queue.push_back((id.clone(), event, deadline));
+            s.queue.push_back((id.clone(), event, deadline_ms));
             id
         };
         self.queued.notify_waiters();
@@ -282,14 +283,7 @@ impl RuntimeApi {
 
     /// Queues an event with an explicit deadline (epoch ms) and waits up to `wait`.
     pub async fn invoke_raw(&self, event: Value, deadline_ms: u64, wait: Duration) -> Answer {
-        let id = {
-            let mut s = self.state.lock().unwrap();
-            s.seq += 1;
-            let id = format!("req-{}", s.seq);
-            s.queue.push_back((id.clone(), event, deadline_ms));
-            id
-        };
-        self.queued.notify_waiters();
+        let id = self.enqueue_at(event, deadline_ms);
         let waited = tokio::time::timeout(wait, async {
             loop {
                 let notified = self.answered.notified();
