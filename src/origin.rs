@@ -119,6 +119,23 @@ pub fn split_viewer_address(value: &str) -> Option<(String, u16)> {
     Some((ip.to_string(), port))
 }
 
+/// The view of a request the bridge makes itself (cron, warm): from `host` (`name[:port]`, the
+/// site's public host), over `scheme`, from 127.0.0.1.
+pub fn internal_view(host: &str, scheme: Scheme) -> Result<ClientView, BadHost> {
+    if !valid_host(host) {
+        return Err(BadHost(host.to_string()));
+    }
+    let (name, port) = split_host_port(host)?;
+    Ok(ClientView {
+        host: host.to_string(),
+        server_name: name.to_string(),
+        server_port: port.unwrap_or_else(|| scheme.default_port()),
+        scheme,
+        remote_addr: "127.0.0.1".into(),
+        remote_port: None,
+    })
+}
+
 /// Derives the client's view. `origin` is the result of [`check_origin`].
 pub fn client_view(
     request: &HttpRequest,
@@ -202,6 +219,29 @@ pub fn client_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_views_split_the_host_like_client_views() {
+        let v = internal_view("www.example.com:8443", Scheme::Https).unwrap();
+        assert_eq!(
+            (v.host.as_str(), v.server_name.as_str(), v.server_port),
+            ("www.example.com:8443", "www.example.com", 8443)
+        );
+        assert_eq!(v.remote_addr, "127.0.0.1");
+        let v = internal_view("localhost", Scheme::Http).unwrap();
+        assert_eq!((v.server_name.as_str(), v.server_port), ("localhost", 80));
+        let v = internal_view("[::1]:9000", Scheme::Https).unwrap();
+        assert_eq!((v.server_name.as_str(), v.server_port), ("[::1]", 9000));
+        let v = internal_view("[::1]", Scheme::Https).unwrap();
+        assert_eq!((v.server_name.as_str(), v.server_port), ("[::1]", 443));
+    }
+
+    #[test]
+    fn internal_views_refuse_hosts_that_cannot_build_urls() {
+        for bad in ["", "a b", "host:port", "host:99999", "[::1", "-x.example"] {
+            assert!(internal_view(bad, Scheme::Https).is_err(), "{bad:?}");
+        }
+    }
     use bytes::Bytes;
 
     fn req(kind: EventKind, headers: &[(&str, &str)]) -> HttpRequest {

@@ -15,11 +15,10 @@ use serde_json::{Value, json};
 
 use super::envelope::CronSpec;
 use crate::cgi_env::{EnvInput, build_env};
-use crate::config::Scheme;
 use crate::event::{EventKind, HttpRequest};
 use crate::fastcgi_transport::execute;
 use crate::handler::Bridge;
-use crate::origin::ClientView;
+use crate::origin::internal_view;
 use crate::routing::{PhpTarget, Route};
 
 /// One FastCGI GET issued by the bridge itself (cron, warm).
@@ -78,9 +77,8 @@ pub async fn php_get(
         .ensure_running()
         .await
         .map_err(|e| e.to_string())?;
-    let scheme = bridge.config().direct_scheme;
-    let (server_name, port) = split_host(host);
-    let port = port.unwrap_or(default_port(scheme));
+    let view = internal_view(host, bridge.config().direct_scheme)
+        .map_err(|bad| format!("host {:?} cannot build URLs (name[:port] expected)", bad.0))?;
     let request = HttpRequest {
         kind: EventKind::ApiGatewayV2,
         method: "GET".into(),
@@ -94,14 +92,6 @@ pub async fn php_get(
         body: Bytes::new(),
         source_ip: Some("127.0.0.1".into()),
         protocol: "HTTP/1.1".into(),
-    };
-    let view = ClientView {
-        host: host.to_string(),
-        server_name,
-        server_port: port,
-        scheme,
-        remote_addr: "127.0.0.1".into(),
-        remote_port: None,
     };
     let env = build_env(&EnvInput {
         request: &request,
@@ -143,28 +133,6 @@ pub async fn php_get(
 }
 
 /// `host[:port]` / `[v6][:port]` → (name, port).
-fn split_host(host: &str) -> (String, Option<u16>) {
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((v6, tail)) => (format!("[{v6}]"), tail.strip_prefix(':')),
-            None => (host.to_string(), None),
-        }
-    } else {
-        match host.rsplit_once(':') {
-            Some((n, p)) => (n.to_string(), Some(p)),
-            None => (host.to_string(), None),
-        }
-    };
-    (name, port.and_then(|p| p.parse().ok()))
-}
-
-fn default_port(scheme: Scheme) -> u16 {
-    match scheme {
-        Scheme::Https => 443,
-        Scheme::Http => 80,
-    }
-}
-
 /// Runs `cron`.
 pub async fn run(
     bridge: &Bridge,
@@ -211,21 +179,5 @@ pub async fn run(
             (ok, result)
         }
         Err(e) => (false, json!({"url": format!("{path}?{query}"), "error": e})),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_split() {
-        assert_eq!(split_host("localhost"), ("localhost".into(), None));
-        assert_eq!(
-            split_host("www.example.com:8443"),
-            ("www.example.com".into(), Some(8443))
-        );
-        assert_eq!(split_host("[::1]:9000"), ("[::1]".into(), Some(9000)));
-        assert_eq!(split_host("[::1]"), ("[::1]".into(), None));
     }
 }
