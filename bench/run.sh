@@ -51,22 +51,10 @@ fi
 log() { printf '\n[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 
-apt_need() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    log "apt-get install ${missing[*]}"
-    local policy=/usr/sbin/policy-rc.d ours=0
-    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; ours=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null
-    local rc=0
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
-        "${missing[@]}" >/dev/null || rc=$?
-    [ $ours -eq 1 ] && rm -f "$policy"
-    return $rc
-}
+# shellcheck source=../scripts/lib/apt.sh
+. "$REPO/scripts/lib/apt.sh"
+APT_WHO=bench
+apt_need() { apt_ensure "$@"; }
 
 NGINX_PID=""
 FRONT_PID=""

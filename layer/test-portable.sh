@@ -61,15 +61,9 @@ check() {
 }
 
 # ------------------------------------------------------------------ dependencies (idempotent)
-need=()
-for p in debootstrap unzip libfcgi-bin binutils openssl python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if (( ${#need[@]} )); then
-  info "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# shellcheck source=../scripts/lib/apt.sh
+. "$ROOT/scripts/lib/apt.sh"
+APT_WHO=test-portable apt_ensure debootstrap unzip libfcgi-bin binutils openssl python3 || exit 2
 CGI_FCGI=$(command -v cgi-fcgi)   # libfcgi-bin, installed just above
 if [[ ! -f $ZIP || ! -f $ICU_ZIP ]]; then
   [[ $# -eq 0 ]] || { echo "no such layer zip: $ZIP or $ICU_ZIP" >&2; exit 2; }
