@@ -54,7 +54,6 @@ die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=../scripts/lib/apt.sh
 . "$REPO/scripts/lib/apt.sh"
 APT_WHO=bench
-apt_need() { apt_ensure "$@"; }
 
 NGINX_PID=""
 FRONT_PID=""
@@ -74,7 +73,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------------------------------ install, build
-apt_need nginx-light fuse3 curl ca-certificates util-linux unzip
+apt_ensure nginx-light fuse3 curl ca-certificates util-linux unzip
 [ -e /dev/fuse ] || die "/dev/fuse is missing: the EFS simulator needs FUSE"
 command -v cargo >/dev/null || die "cargo not found"
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then

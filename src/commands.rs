@@ -53,7 +53,7 @@ pub async fn run(
             return Err(doc.to_string().into());
         }
     };
-    let cfg = &bridge.config();
+    let cfg = bridge.config();
     let budget = crate::deadline::php_budget(
         ctx.deadline,
         now_ms(),

@@ -69,6 +69,14 @@ pub fn valid_host(host: &str) -> bool {
         && !host.starts_with(['.', '-', ':'])
 }
 
+/// A valid Host value split into name and optional port.
+fn parse_host(host: &str) -> Result<(&str, Option<u16>), BadHost> {
+    if !valid_host(host) {
+        return Err(BadHost(host.to_string()));
+    }
+    split_host_port(host)
+}
+
 /// Splits `host[:port]` (IPv6 in brackets) into name and optional port.
 fn split_host_port(host: &str) -> Result<(&str, Option<u16>), BadHost> {
     let bad = || BadHost(host.to_string());
@@ -122,10 +130,7 @@ pub fn split_viewer_address(value: &str) -> Option<(String, u16)> {
 /// The view of a request the bridge makes itself (cron, warm): from `host` (`name[:port]`, the
 /// site's public host), over `scheme`, from 127.0.0.1.
 pub fn internal_view(host: &str, scheme: Scheme) -> Result<ClientView, BadHost> {
-    if !valid_host(host) {
-        return Err(BadHost(host.to_string()));
-    }
-    let (name, port) = split_host_port(host)?;
+    let (name, port) = parse_host(host)?;
     Ok(ClientView {
         host: host.to_string(),
         server_name: name.to_string(),
@@ -151,10 +156,7 @@ pub fn client_view(
         .or_else(|| request.header("host").map(str::trim))
         .unwrap_or("localhost")
         .to_string();
-    if !valid_host(&host) {
-        return Err(BadHost(host));
-    }
-    let (name, explicit_port) = split_host_port(&host)?;
+    let (name, explicit_port) = parse_host(&host)?;
 
     let is_alb = matches!(request.kind, EventKind::Alb { .. });
     let scheme = if trusted {

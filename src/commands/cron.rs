@@ -132,7 +132,6 @@ pub async fn php_get(
     }
 }
 
-/// `host[:port]` / `[v6][:port]` → (name, port).
 /// Runs `cron`.
 pub async fn run(
     bridge: &Bridge,

@@ -160,9 +160,15 @@ impl RuntimeApi {
         if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/") {
             let (id, what) = rest.split_once('/').unwrap();
             let id = id.to_string();
-            let refusal = self.state.lock().unwrap().refuse.pop_front();
+            let refusal = {
+                let mut state = self.state.lock().unwrap();
+                let refusal = state.refuse.pop_front();
+                if refusal.is_some() {
+                    state.refused.push(id.clone());
+                }
+                refusal
+            };
             if let Some(refusal) = refusal {
-                self.state.lock().unwrap().refused.push(id);
                 self.answered.notify_waiters();
                 return match refusal {
                     Refusal::Status500 => Ok(Response::builder()
