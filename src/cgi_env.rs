@@ -1,8 +1,11 @@
 //! The CGI environment php-fpm receives, built in one function with the reason for every
 //! variable (pure, no IO).
 
-use crate::event::HttpRequest;
-use crate::origin::ClientView;
+use bytes::Bytes;
+
+use crate::config::Scheme;
+use crate::event::{EventKind, HttpRequest};
+use crate::origin::{BadHost, ClientView, internal_view};
 use crate::routing::PhpTarget;
 
 /// Server software string PHP sees.
@@ -120,6 +123,79 @@ pub fn build_env(input: &EnvInput<'_>) -> Vec<(String, String)> {
     }
     env.extend(headers);
     env
+}
+
+/// The script of a GET the bridge sends itself.
+pub enum Script<'a> {
+    /// A script of the site, as routing found it.
+    Site(&'a PhpTarget),
+    /// A script of the bridge's own, outside the document root (opcache priming), so no
+    /// visitor's path can reach it. Its URL path is the request's path.
+    Outside { file: &'a str },
+}
+
+/// A GET the bridge sends itself (cron, warm, opcache priming): what it asks for and as whom.
+pub struct InternalGet<'a> {
+    pub script: Script<'a>,
+    /// URL path and raw query PHP sees.
+    pub path: &'a str,
+    pub query: &'a str,
+    /// The Host PHP sees (`name[:port]`), with `scheme` its URLs.
+    pub host: &'a str,
+    pub scheme: Scheme,
+    pub user_agent: &'a str,
+    /// Absolute document root PHP runs against (EFS or the code mirror).
+    pub document_root: &'a str,
+    /// Variables for the bridge's own scripts (`LAMBDA_FPM_*`), added last.
+    pub extra: Vec<(String, String)>,
+}
+
+/// Builds the CGI environment of an internal GET: the same [`build_env`] a visitor's request
+/// gets, for a request from 127.0.0.1 with only `Host` and `User-Agent`. A host that cannot
+/// build URLs is refused.
+pub fn internal_get(get: InternalGet<'_>) -> Result<Vec<(String, String)>, BadHost> {
+    let view = internal_view(get.host, get.scheme)?;
+    let request = HttpRequest {
+        kind: EventKind::ApiGatewayV2,
+        method: "GET".into(),
+        path: get.path.to_string(),
+        query: get.query.to_string(),
+        headers: vec![
+            ("host".into(), get.host.to_string()),
+            ("user-agent".into(), get.user_agent.to_string()),
+        ],
+        cookies: vec![],
+        body: Bytes::new(),
+        source_ip: Some("127.0.0.1".into()),
+        protocol: "HTTP/1.1".into(),
+    };
+    let outside;
+    let target = match get.script {
+        Script::Site(target) => target,
+        Script::Outside { .. } => {
+            outside = PhpTarget {
+                relative: String::new(),
+                script_name: get.path.to_string(),
+                path_info: String::new(),
+                front_controller: false,
+            };
+            &outside
+        }
+    };
+    let mut env = build_env(&EnvInput {
+        request: &request,
+        target,
+        view: &view,
+        document_root: get.document_root.trim_end_matches('/'),
+        secret_header: "",
+    });
+    if let Script::Outside { file } = get.script
+        && let Some(slot) = env.iter_mut().find(|(k, _)| k == "SCRIPT_FILENAME")
+    {
+        slot.1 = file.to_string();
+    }
+    env.extend(get.extra);
+    Ok(env)
 }
 
 #[cfg(test)]
@@ -368,5 +444,62 @@ mod tests {
         r.headers = vec![("proxy".into(), "x".into())];
         let e = env_map(&r, &target("/index.php", "", true), &view(Scheme::Https));
         assert!(!e.keys().any(|k| k.contains("PROXY")));
+    }
+
+    fn internal(script: Script<'_>, host: &str) -> Result<HashMap<String, String>, BadHost> {
+        internal_get(InternalGet {
+            script,
+            path: "/wp-cron.php",
+            query: "doing_wp_cron",
+            host,
+            scheme: Scheme::Https,
+            user_agent: "lambda-fpm (cron)",
+            document_root: "/mnt/wordpress/",
+            extra: vec![("LAMBDA_FPM_X".into(), "1".into())],
+        })
+        .map(|env| env.into_iter().collect())
+    }
+
+    #[test]
+    fn internal_get_is_a_local_get_with_host_and_agent_only() {
+        let t = target("/wp-cron.php", "", false);
+        let e = internal(Script::Site(&t), "example.com").unwrap();
+        assert_eq!(e["SCRIPT_FILENAME"], "/mnt/wordpress/wp-cron.php");
+        assert_eq!(e["DOCUMENT_ROOT"], "/mnt/wordpress");
+        assert_eq!(e["REQUEST_METHOD"], "GET");
+        assert_eq!(e["REQUEST_URI"], "/wp-cron.php?doing_wp_cron");
+        assert_eq!(e["QUERY_STRING"], "doing_wp_cron");
+        assert_eq!(e["HTTP_HOST"], "example.com");
+        assert_eq!(e["SERVER_NAME"], "example.com");
+        assert_eq!(e["SERVER_PORT"], "443");
+        assert_eq!(e["HTTPS"], "on");
+        assert_eq!(e["REMOTE_ADDR"], "127.0.0.1");
+        assert_eq!(e["HTTP_USER_AGENT"], "lambda-fpm (cron)");
+        assert_eq!(e["CONTENT_LENGTH"], "0");
+        assert_eq!(e["LAMBDA_FPM_X"], "1");
+        assert!(!e.contains_key("HTTP_COOKIE") && !e.contains_key("CONTENT_TYPE"));
+    }
+
+    #[test]
+    fn internal_get_of_an_outside_script_keeps_the_site_root() {
+        let e = internal(
+            Script::Outside {
+                file: "/tmp/lambda-fpm/prime.php",
+            },
+            "localhost:8080",
+        )
+        .unwrap();
+        assert_eq!(e["SCRIPT_FILENAME"], "/tmp/lambda-fpm/prime.php");
+        assert_eq!(e["SCRIPT_NAME"], "/wp-cron.php");
+        assert_eq!(e["DOCUMENT_ROOT"], "/mnt/wordpress");
+        assert_eq!(e["SERVER_PORT"], "8080");
+    }
+
+    #[test]
+    fn internal_get_refuses_a_host_that_cannot_build_urls() {
+        let t = target("/wp-cron.php", "", false);
+        for bad in ["a:b", "", "x y", "[::1"] {
+            assert!(internal(Script::Site(&t), bad).is_err(), "{bad:?}");
+        }
     }
 }

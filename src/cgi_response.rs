@@ -22,24 +22,17 @@ pub struct CgiHead {
 }
 
 /// Why a CGI response could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeadError {
     /// No blank line ended the header block within [`MAX_HEAD_BYTES`].
+    #[error("CGI header block larger than {MAX_HEAD_BYTES} bytes")]
     TooLarge,
     /// The output ended before the header block did.
+    #[error("CGI output ended inside the header block")]
     Incomplete,
     /// A `Status:` header that is not a 3-digit status code.
+    #[error("invalid CGI Status header {0:?}")]
     BadStatus(String),
-}
-
-impl std::fmt::Display for HeadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HeadError::TooLarge => write!(f, "CGI header block larger than {MAX_HEAD_BYTES} bytes"),
-            HeadError::Incomplete => write!(f, "CGI output ended inside the header block"),
-            HeadError::BadStatus(s) => write!(f, "invalid CGI Status header {s:?}"),
-        }
-    }
 }
 
 /// Finds the blank line ending the header block. Returns `(head_end, body_start)`.

@@ -12,21 +12,22 @@
 //! `errorMessage` is that JSON document, so `aws lambda invoke` reports `FunctionError`, the
 //! function's `Errors` metric counts it and EventBridge Scheduler sees a failed target.
 
-pub mod archive;
-pub mod cron;
-pub mod envelope;
-pub mod fetch;
-pub mod install;
+pub(crate) mod archive;
+pub(crate) mod cron;
+pub(crate) mod envelope;
+pub(crate) mod fetch;
+pub(crate) mod install;
 pub mod install_lock;
-pub mod php_cli;
-pub mod warm;
+pub(crate) mod php_cli;
+pub(crate) mod site_get;
+pub(crate) mod warm;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_http::lambda_runtime::{self, Context};
 use serde_json::{Value, json};
 
-use crate::handler::Bridge;
+use crate::bridge::Bridge;
 use envelope::Command;
 
 fn now_ms() -> u64 {
@@ -54,12 +55,7 @@ pub async fn run(
         }
     };
     let cfg = bridge.config();
-    let budget = crate::deadline::php_budget(
-        ctx.deadline,
-        now_ms(),
-        cfg.timeout_margin,
-        cfg.fallback_timeout,
-    );
+    let budget = crate::php_request::budget(cfg, ctx.deadline);
     let deadline = tokio::time::Instant::now() + budget;
     let (ok, mut body) = match &parsed {
         Command::Install(spec) => {

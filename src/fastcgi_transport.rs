@@ -25,29 +25,18 @@ use tokio::net::UnixStream;
 const FCGI_END_REQUEST: u8 = 3;
 
 /// What went wrong talking to php-fpm.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// Could not connect to the socket (php-fpm not running).
+    #[error("cannot connect to php-fpm: {0}")]
     Connect(std::io::Error),
     /// The protocol library reported an error.
+    #[error("FastCGI error: {0}")]
     Protocol(String),
     /// The connection closed before FCGI_END_REQUEST: the worker died mid-request.
+    #[error("php-fpm closed the connection before FCGI_END_REQUEST (worker died)")]
     Truncated,
 }
-
-impl std::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TransportError::Connect(e) => write!(f, "cannot connect to php-fpm: {e}"),
-            TransportError::Protocol(e) => write!(f, "FastCGI error: {e}"),
-            TransportError::Truncated => {
-                f.write_str("php-fpm closed the connection before FCGI_END_REQUEST (worker died)")
-            }
-        }
-    }
-}
-
-impl std::error::Error for TransportError {}
 
 /// Follows FastCGI record boundaries in a byte stream.
 #[derive(Debug, Default)]
@@ -141,35 +130,7 @@ pub struct PhpOutput {
     done: bool,
 }
 
-/// Most stderr lines [`PhpOutput::read_all`] keeps (all are logged).
-pub const STDERR_KEPT: usize = 20;
-
 impl PhpOutput {
-    /// Reads the whole answer, for requests the bridge makes itself (cron, warm, priming):
-    /// stdout, and the first [`STDERR_KEPT`] non-empty stderr lines. Every stderr line is
-    /// logged at WARN (target `php`) as it arrives.
-    pub async fn read_all(mut self) -> Result<(Bytes, Vec<String>), TransportError> {
-        let mut stdout = bytes::BytesMut::new();
-        let mut stderr = Vec::new();
-        while let Some(chunk) = self.next().await? {
-            match chunk {
-                Chunk::Stdout(b) => stdout.extend_from_slice(&b),
-                Chunk::Stderr(b) => {
-                    for line in String::from_utf8_lossy(&b)
-                        .lines()
-                        .filter(|l| !l.trim().is_empty())
-                    {
-                        tracing::warn!(target: "php", "{line}");
-                        if stderr.len() < STDERR_KEPT {
-                            stderr.push(line.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        Ok((stdout.freeze(), stderr))
-    }
-
     /// The next piece of output; `Ok(None)` only after a proper FCGI_END_REQUEST.
     pub async fn next(&mut self) -> Result<Option<Chunk>, TransportError> {
         if self.done {

@@ -82,8 +82,8 @@ mod tests {
 
     #[test]
     fn rust_log_levels_and_targets() {
-        let (t, _) = filter(&[("RUST_LOG", "warn,lambda_fpm::handler=debug")]);
-        assert!(t.would_enable("lambda_fpm::handler", &Level::DEBUG));
+        let (t, _) = filter(&[("RUST_LOG", "warn,lambda_fpm::http=debug")]);
+        assert!(t.would_enable("lambda_fpm::http", &Level::DEBUG));
         assert!(!t.would_enable("lambda_fpm::config", &Level::INFO));
         assert!(t.would_enable("hyper", &Level::WARN));
         assert_eq!(t.default_level(), Some(LevelFilter::WARN));

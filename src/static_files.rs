@@ -13,7 +13,7 @@
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use lru::LruCache;
@@ -25,15 +25,7 @@ use crate::encoding::{Coding, choose, compressible};
 use crate::event::{HttpRequest, HttpResponse};
 
 /// Limits of the in-memory cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CacheLimits {
-    /// Total bytes kept (0 disables the cache).
-    pub total_bytes: usize,
-    /// Files larger than this are never cached.
-    pub max_file_bytes: usize,
-    /// How long an entry is used without re-checking the file.
-    pub ttl: Duration,
-}
+pub use crate::config::CacheLimits;
 
 /// How the cache took part in a request (for the request log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,6 +412,7 @@ impl StaticServer {
     }
 
     /// Number of cached entries and bytes (for tests and logs).
+    #[cfg(test)]
     pub fn cache_stats(&self) -> (usize, usize) {
         self.cache
             .lock()
@@ -483,6 +476,7 @@ pub fn stream_body(
 mod tests {
     use super::*;
     use crate::event::EventKind;
+    use std::time::Duration;
 
     fn req(path: &str, headers: &[(&str, &str)]) -> HttpRequest {
         HttpRequest {

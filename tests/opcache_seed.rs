@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use lambda_fpm::opcache_seed::{self, Restore, SEED_FILE};
+use lambda_fpm::opcache::seed::{self as opcache_seed, Restore, SEED_FILE};
 use support::{Lambda, url_event, v2};
 
 /// A conf.d that lets opcache cache files the test just wrote (file_update_protection) and

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use lambda_fpm::bridge::Bridge;
 use lambda_fpm::config::Config;
-use lambda_fpm::handler::Bridge;
 use lambda_fpm::runtime_restart::{Next, RestartPolicy};
 use lambda_http::lambda_runtime::{self, service_fn};
 

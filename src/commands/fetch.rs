@@ -19,8 +19,6 @@ use super::envelope::Source;
 pub struct Downloaded {
     pub bytes: u64,
     pub sha256: [u8; 32],
-    /// The URL actually requested (for S3: the HTTPS endpoint).
-    pub url: String,
 }
 
 /// Hex of a digest.
@@ -162,7 +160,7 @@ pub async fn download(
     };
     let work = fetch_to_file(&url, &headers, dest, max_bytes);
     match tokio::time::timeout_at(deadline, work).await {
-        Ok(r) => r.map(|(bytes, sha256)| Downloaded { bytes, sha256, url }),
+        Ok(r) => r.map(|(bytes, sha256)| Downloaded { bytes, sha256 }),
         Err(_) => Err(format!(
             "ran out of time downloading {url}; invoke install again to retry (or raise the function timeout)"
         )),

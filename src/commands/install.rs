@@ -30,7 +30,7 @@ use super::archive::{self, Limits};
 use super::envelope::InstallSpec;
 use super::fetch::{self, hex};
 use super::install_lock::{self, Holder, LOCK};
-use crate::handler::Bridge;
+use crate::bridge::Bridge;
 
 /// Staging directory inside the document root.
 pub const STAGING: &str = ".lambda-fpm-staging";

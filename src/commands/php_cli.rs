@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 use super::envelope::PhpSpec;
-use crate::handler::Bridge;
+use crate::bridge::Bridge;
 
 /// Env var naming the php CLI binary (read into [`crate::config::Config::php_cli`]).
 pub const PHP_CLI_VAR: &str = "LAMBDA_FPM_PHP_CLI";

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::cron::{Caller, Target, php_get, route_path};
 use super::envelope::WarmSpec;
-use crate::handler::Bridge;
+use super::site_get::{Caller, Target, php_get, route_path};
+use crate::bridge::Bridge;
 
 /// Runs `warm`.
 pub async fn run(
@@ -62,20 +62,20 @@ pub async fn run(
                                         "status": reply.status, "php_ms": reply.php_ms}),
                     Err(e) => {
                         ok = false;
-                        json!({"path": raw, "error": e})
+                        json!({"path": raw, "error": e.to_string()})
                     }
                 }
             }
             Ok(Target::Other(kind)) => json!({"path": raw, "skipped": format!("not PHP ({kind})")}),
             Err(e) => {
                 ok = false;
-                json!({"path": raw, "error": e})
+                json!({"path": raw, "error": e.to_string()})
             }
         };
         paths.push(entry);
     }
     // What this sandbox compiled becomes the seed new sandboxes start from.
-    let opcache_seed = bridge.publish_opcache_seed().await;
+    let opcache_seed = crate::opcache::publish_seed(bridge.config()).await;
     (
         ok,
         json!({

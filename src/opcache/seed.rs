@@ -29,33 +29,11 @@ use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
-/// How new sandboxes get a filled opcache file cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeedMode {
-    Off,
-    Copy,
-    Direct,
-}
+pub use crate::config::SeedMode;
 
-/// Name of the archive inside the seed directory.
-/// Zstandard rather than gzip: the same WordPress cache (17.5 MB in 340 files) is 3.7 MB instead
-/// of 4.2 MB and unpacks in 20-40 ms instead of ~110 ms here; on a fraction of a vCPU that time
-/// adds to init, since it runs beside php-fpm's start.
-pub const SEED_FILE: &str = "opcache-seed.tar.zst";
+pub use crate::config::SEED_FILE;
 /// zstd level for publishing (3 is zstd's default: most of the ratio, fast to write).
 const ZSTD_LEVEL: i32 = 3;
-/// Name of the shared file cache directory inside the seed directory (direct mode).
-pub const SHARED_DIR: &str = "opcache";
-
-/// The directory php-fpm's `opcache.file_cache` points at (exported as
-/// `LAMBDA_FPM_OPCACHE_DIR`).
-pub fn file_cache_dir(mode: SeedMode, runtime_dir: &Path, seed_dir: &Path) -> PathBuf {
-    match mode {
-        SeedMode::Direct => seed_dir.join(SHARED_DIR),
-        SeedMode::Off | SeedMode::Copy => runtime_dir.join("opcache"),
-    }
-}
-
 /// What restoring found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restore {
@@ -538,23 +516,5 @@ mod tests {
             })
             .count();
         assert_eq!(leftovers, 0);
-    }
-
-    #[test]
-    fn file_cache_dir_by_mode() {
-        let rt = Path::new("/tmp/lambda-fpm");
-        let seed = Path::new("/mnt/wordpress/.lambda-fpm");
-        assert_eq!(
-            file_cache_dir(SeedMode::Copy, rt, seed),
-            Path::new("/tmp/lambda-fpm/opcache")
-        );
-        assert_eq!(
-            file_cache_dir(SeedMode::Off, rt, seed),
-            Path::new("/tmp/lambda-fpm/opcache")
-        );
-        assert_eq!(
-            file_cache_dir(SeedMode::Direct, rt, seed),
-            Path::new("/mnt/wordpress/.lambda-fpm/opcache")
-        );
     }
 }

@@ -12,15 +12,19 @@
 //! Priming is best effort: any failure is logged and the sandbox starts as without it.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::fastcgi_transport::execute;
+use crate::cgi_env::{InternalGet, Script, internal_get};
+use crate::config::Scheme;
+use crate::php_fpm::PhpFpm;
+use crate::php_request::{self, Answer, PhpCall, PhpError, Read};
 
 /// The priming script, written into the runtime directory at init (outside the document root,
 /// so no visitor's path can reach it).
-pub const SCRIPT: &str = include_str!("../php/prime.php");
+pub const SCRIPT: &str = include_str!("../../php/prime.php");
 /// File name of the script in the runtime directory.
 pub const SCRIPT_NAME: &str = "prime.php";
 
@@ -41,78 +45,83 @@ pub struct Primed {
     pub error: Option<String>,
 }
 
-/// FastCGI params for the priming request.
+/// The priming request's CGI environment: an internal GET of the script in the runtime
+/// directory, with the site's document root, the file cache to load and the budget.
 pub fn params(
     script: &Path,
     document_root: &str,
     opcache_dir: &Path,
     budget: Duration,
 ) -> Vec<(String, String)> {
-    let script = script.to_string_lossy().to_string();
-    vec![
-        ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
-        ("SERVER_PROTOCOL".into(), "HTTP/1.1".into()),
-        ("SERVER_SOFTWARE".into(), "lambda-fpm".into()),
-        ("REQUEST_METHOD".into(), "GET".into()),
-        ("SCRIPT_FILENAME".into(), script.clone()),
-        ("SCRIPT_NAME".into(), format!("/{SCRIPT_NAME}")),
-        ("REQUEST_URI".into(), format!("/{SCRIPT_NAME}")),
-        ("QUERY_STRING".into(), String::new()),
-        ("DOCUMENT_ROOT".into(), document_root.to_string()),
-        ("REMOTE_ADDR".into(), "127.0.0.1".into()),
-        ("SERVER_NAME".into(), "localhost".into()),
-        ("SERVER_PORT".into(), "80".into()),
-        (
-            "LAMBDA_FPM_OPCACHE_DIR".into(),
-            opcache_dir.to_string_lossy().to_string(),
-        ),
-        (
-            "LAMBDA_FPM_PRIME_BUDGET_MS".into(),
-            budget.as_millis().to_string(),
-        ),
-    ]
-}
-
-/// Reads the script's answer (the CGI output: headers, blank line, JSON).
-pub fn parse_reply(stdout: &[u8]) -> Result<Primed, String> {
-    let (head, body) =
-        crate::cgi_response::split_output(stdout).map_err(|e| format!("bad CGI output: {e}"))?;
-    if head.status != 200 {
-        return Err(format!(
-            "status {}: {}",
-            head.status,
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        ));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "unexpected answer ({e}): {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        )
+    let file = script.to_string_lossy();
+    let url = format!("/{SCRIPT_NAME}");
+    internal_get(InternalGet {
+        script: Script::Outside { file: &file },
+        path: &url,
+        query: "",
+        host: "localhost",
+        scheme: Scheme::Http,
+        user_agent: concat!("lambda-fpm/", env!("CARGO_PKG_VERSION"), " (prime)"),
+        document_root,
+        extra: vec![
+            (
+                "LAMBDA_FPM_OPCACHE_DIR".into(),
+                opcache_dir.to_string_lossy().into_owned(),
+            ),
+            (
+                "LAMBDA_FPM_PRIME_BUDGET_MS".into(),
+                budget.as_millis().to_string(),
+            ),
+        ],
     })
+    .expect("localhost is a valid host")
 }
 
-/// Writes the script into `runtime_dir` and runs it through php-fpm at `socket`. PHP stops
-/// itself when `budget` is spent; the bridge gives up one second later.
+/// Reads the script's answer (status and the JSON body).
+pub fn parse_reply(status: u16, body: &[u8]) -> Result<Primed, PrimeError> {
+    let excerpt = || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    if status != 200 {
+        return Err(PrimeError::Status(status, excerpt()));
+    }
+    serde_json::from_slice(body).map_err(|e| PrimeError::Unexpected(e.to_string(), excerpt()))
+}
+
+/// Why priming gave no report.
+#[derive(Debug, thiserror::Error)]
+pub enum PrimeError {
+    #[error("cannot write {0}: {1}")]
+    Write(String, std::io::Error),
+    #[error(transparent)]
+    Php(#[from] PhpError),
+    #[error("status {0}: {1}")]
+    Status(u16, String),
+    #[error("unexpected answer ({0}): {1}")]
+    Unexpected(String, String),
+}
+
+/// Writes the script into `runtime_dir` and runs it through php-fpm (`php_request`). PHP
+/// stops itself when `budget` is spent; the bridge gives up one second later.
 pub async fn prime(
-    socket: &Path,
+    fpm: &Arc<PhpFpm>,
     runtime_dir: &Path,
     document_root: &str,
     opcache_dir: &Path,
     budget: Duration,
-) -> Result<Primed, String> {
+) -> Result<Primed, PrimeError> {
     let script = runtime_dir.join(SCRIPT_NAME);
     tokio::fs::write(&script, SCRIPT)
         .await
-        .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
-    let env = params(&script, document_root, opcache_dir, budget);
-    let started = Instant::now();
-    let work = async { execute(socket, env, Bytes::new()).await?.read_all().await };
-    let (stdout, _stderr) = tokio::time::timeout(budget + Duration::from_secs(1), work)
-        .await
-        .map_err(|_| format!("no answer after {} ms", started.elapsed().as_millis()))?
-        .map_err(|e| e.to_string())?;
-    parse_reply(&stdout)
+        .map_err(|e| PrimeError::Write(script.display().to_string(), e))?;
+    let call = PhpCall {
+        env: params(&script, document_root, opcache_dir, budget),
+        body: Bytes::new(),
+        deadline: tokio::time::Instant::now() + budget + Duration::from_secs(1),
+        request_id: "",
+    };
+    match php_request::run(fpm, call, Read::Whole).await.answer? {
+        Answer::Whole { head, body } => parse_reply(head.status, &body),
+        Answer::Streaming { .. } => unreachable!("Read::Whole reads the whole answer"),
+    }
 }
 
 #[cfg(test)]
@@ -140,8 +149,8 @@ mod tests {
 
     #[test]
     fn reply_is_parsed() {
-        let out = b"Content-Type: application/json\r\n\r\n{\"scripts\":12,\"failed\":1,\"stale\":2,\"out_of_time\":false,\"error\":null,\"ms\":8.5}";
-        let p = parse_reply(out).unwrap();
+        let out = b"{\"scripts\":12,\"failed\":1,\"stale\":2,\"out_of_time\":false,\"error\":null,\"ms\":8.5}";
+        let p = parse_reply(200, out).unwrap();
         assert_eq!(
             p,
             Primed {
@@ -157,12 +166,11 @@ mod tests {
 
     #[test]
     fn php_error_page_is_an_error_not_a_zero() {
-        let out =
-            b"Status: 500 Internal Server Error\r\nContent-Type: text/html\r\n\r\nFatal error";
-        let e = parse_reply(out).unwrap_err();
-        assert!(e.contains("500"), "{e}");
-        let out = b"Content-Type: text/html\r\n\r\n<b>Parse error</b>";
-        let e = parse_reply(out).unwrap_err();
+        let e = parse_reply(500, b"Fatal error").unwrap_err().to_string();
+        assert!(e.contains("500") && e.contains("Fatal error"), "{e}");
+        let e = parse_reply(200, b"<b>Parse error</b>")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unexpected answer"), "{e}");
     }
 }

@@ -1,0 +1,345 @@
+//! The way back: an [`Outcome`] (what `http` decided) becomes what the runtime sends, shaped
+//! for the event source. Decided here, once per request:
+//!
+//! - **buffered or streamed**: `LAMBDA_FPM_INVOKE_MODE=response_stream` streams every answer
+//!   (a `RESPONSE_STREAM` Function URL shows a buffered JSON payload verbatim), with a prelude
+//!   of status and headers; otherwise one JSON document;
+//! - **whether it fits** Lambda's buffered payload ([`crate::payload_fit`]): a file on disk is
+//!   read only if it may fit; a body too large is gzipped on the fly when the client takes gzip
+//!   and it is text; what still cannot fit becomes a 502 that names the setting to change;
+//! - **the request log line**, finished here and nowhere else: for a buffered answer when it is
+//!   handed over, for a stream when it ends (with the bytes that really went out, and a 502/504
+//!   when PHP failed mid-stream).
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use lambda_http::lambda_runtime::{self, FunctionResponse, MetadataPrelude, StreamResponse};
+use serde_json::Value;
+
+use crate::cgi_response::CgiHead;
+use crate::config::InvokeMode;
+use crate::event::{EventKind, HttpResponse, stream_prelude_parts, to_event_response};
+use crate::php_request::{PhpError, Rest};
+use crate::request_log::RequestLog;
+use crate::static_files::FileBody;
+
+/// Body stream of a streamed response.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, lambda_runtime::Error>> + Send>>;
+/// What the handler returns to the runtime.
+pub type Reply = FunctionResponse<Value, BodyStream>;
+
+/// A response before it is shaped for the event source.
+pub enum Outcome {
+    /// Status, headers and the whole body in memory.
+    Buffered(HttpResponse),
+    /// A static file whose body is still on disk (larger than the in-memory cache takes).
+    File(HttpResponse, FileBody),
+    /// PHP's head, the body bytes read with it, and the rest still coming (stream mode only).
+    Streaming {
+        head: CgiHead,
+        first: Bytes,
+        rest: Box<Rest>,
+    },
+}
+
+/// What shapes the reply besides the outcome.
+pub struct Shape<'a> {
+    pub kind: EventKind,
+    pub mode: InvokeMode,
+    /// A HEAD request: status and headers only.
+    pub head_only: bool,
+    /// The request's `Accept-Encoding` (gzip on the fly needs the client's consent).
+    pub accept_encoding: Option<&'a str>,
+    /// Lambda's buffered payload limit (`LAMBDA_FPM_MAX_RESPONSE_BYTES`).
+    pub limit: usize,
+}
+
+impl Shape<'_> {
+    fn accepts_gzip(&self) -> bool {
+        crate::encoding::choose(self.accept_encoding, &[crate::encoding::Coding::Gzip]).is_some()
+    }
+}
+
+/// A small plain-text answer the bridge writes itself (errors, redirects).
+pub fn plain(status: u16, text: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![
+            ("content-type".into(), "text/plain; charset=utf-8".into()),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: Bytes::from(format!("{status} {text}\n")),
+    }
+}
+
+/// Turns the outcome into the runtime's reply and finishes the request log.
+pub async fn send(outcome: Outcome, shape: &Shape<'_>, mut log: RequestLog) -> Reply {
+    if shape.mode == InvokeMode::ResponseStream {
+        let (status, headers, body, php): (u16, Vec<(String, String)>, Body, bool) = match outcome {
+            Outcome::Buffered(r) => {
+                let chunk = (!r.body.is_empty() && !shape.head_only).then_some(Ok(r.body));
+                let body = futures_util::stream::iter(chunk);
+                (r.status, r.headers, Box::pin(body), false)
+            }
+            Outcome::File(head, file) => {
+                let body = crate::static_files::stream_body(file).map(|r| {
+                    r.map_err(|e| Failed {
+                        status: 500,
+                        text: "Internal Server Error",
+                        detail: format!("file read failed while streaming: {e}"),
+                    })
+                });
+                (head.status, head.headers, Box::pin(body), false)
+            }
+            Outcome::Streaming { head, first, rest } => {
+                let body = php_body(first, rest, shape.head_only);
+                (head.status, head.headers, body, true)
+            }
+        };
+        return streamed(status, &headers, body, php, log);
+    }
+    let response = match outcome {
+        Outcome::Buffered(r) => Ok(r),
+        Outcome::File(head, file) => read_file(head, &file, shape).await,
+        // PHP is read whole unless streaming (php_request::Read::Whole)
+        Outcome::Streaming { .. } => Err(Failed {
+            status: 502,
+            text: "Bad Gateway",
+            detail: "internal error: a streamed PHP answer in buffered mode".into(),
+        }),
+    };
+    let (response, value) = match response.and_then(|r| fit(r, shape)) {
+        Ok((response, value, note)) => {
+            if let Some(note) = note {
+                log.detail = note;
+            }
+            (response, value)
+        }
+        Err(failed) => {
+            if failed.status == 502 {
+                tracing::error!(target: "request", request_id = %log.request_id, "{}", failed.detail);
+            }
+            log.detail = failed.detail;
+            let error = plain(failed.status, failed.text);
+            let value = to_event_response(shape.kind, &error);
+            (error, value)
+        }
+    };
+    log.finish(response.status, response.body.len());
+    FunctionResponse::BufferedResponse(value)
+}
+
+/// Why a reply ends in an error: the status to send (or log, mid-stream), the text the client
+/// sees, and the detail for the log.
+struct Failed {
+    status: u16,
+    text: &'static str,
+    detail: String,
+}
+
+/// A streamed body before the request log is attached.
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, Failed>> + Send>>;
+
+/// Reads a file for a buffered reply, only if it may fit ([`crate::payload_fit::file_may_fit`]).
+async fn read_file(
+    mut head: HttpResponse,
+    file: &FileBody,
+    shape: &Shape<'_>,
+) -> Result<HttpResponse, Failed> {
+    let limit = shape.limit as u64;
+    let can_gzip = shape.accepts_gzip() && head.header("content-encoding").is_none();
+    if !crate::payload_fit::file_may_fit(file.len, limit, can_gzip) {
+        return Err(Failed {
+            status: 502,
+            text: "Bad Gateway: file too large for a buffered Lambda response",
+            detail: format!(
+                "static file of {} bytes cannot fit the {limit} byte buffered Lambda payload; use LAMBDA_FPM_INVOKE_MODE=response_stream",
+                file.len
+            ),
+        });
+    }
+    match crate::static_files::read_body(file).await {
+        Ok(bytes) => {
+            head.body = bytes;
+            Ok(head)
+        }
+        Err(e) => Err(Failed {
+            status: 500,
+            text: "Internal Server Error",
+            detail: format!("cannot read file: {e}"),
+        }),
+    }
+}
+
+/// Shapes a buffered response for the event source, gzipping it when that is what makes it
+/// fit. Returns the response as sent (for the log), the payload, and a note for the log.
+fn fit(
+    mut response: HttpResponse,
+    shape: &Shape<'_>,
+) -> Result<(HttpResponse, Value, Option<String>), Failed> {
+    if shape.head_only {
+        response.body = Bytes::new();
+    }
+    let limit = shape.limit;
+    let too_large = |value: &Value, body_len: usize| {
+        crate::payload_fit::too_large(body_len, limit, || {
+            serde_json::to_vec(value)
+                .map(|v| v.len())
+                .unwrap_or(usize::MAX)
+        })
+    };
+    let mut value = to_event_response(shape.kind, &response);
+    if !too_large(&value, response.body.len()) {
+        return Ok((response, value, None));
+    }
+    let original = response.body.len();
+    let mut note = None;
+    let compressible = response
+        .header("content-type")
+        .is_some_and(crate::encoding::compressible);
+    if compressible
+        && shape.accepts_gzip()
+        && response.header("content-encoding").is_none()
+        && let Ok(gz) = gzip(&response.body)
+    {
+        response.body = gz;
+        response
+            .headers
+            .retain(|(n, _)| n != "content-length" && n != "etag" && n != "accept-ranges");
+        response
+            .headers
+            .push(("content-encoding".into(), "gzip".into()));
+        response
+            .headers
+            .push(("vary".into(), "Accept-Encoding".into()));
+        value = to_event_response(shape.kind, &response);
+        note = Some(format!(
+            "gzip on the fly to fit the payload limit: {original} -> {} bytes",
+            response.body.len()
+        ));
+    }
+    if too_large(&value, response.body.len()) {
+        return Err(Failed {
+            status: 502,
+            text: "Bad Gateway: response too large for a buffered Lambda response",
+            detail: format!(
+                "response of {original} bytes exceeds the {limit} byte buffered Lambda payload; use LAMBDA_FPM_INVOKE_MODE=response_stream",
+            ),
+        });
+    }
+    Ok((response, value, note))
+}
+
+/// PHP's body as a stream: the bytes read with the head, then the rest. A failure mid-stream
+/// (php-fpm already killed by `php_request`) ends it with a 502, or a 504 at the deadline.
+fn php_body(first: Bytes, rest: Box<Rest>, head_only: bool) -> Body {
+    let first = (!first.is_empty()).then_some(first);
+    let body = futures_util::stream::unfold((first, rest), |(first, mut rest)| async move {
+        if let Some(first) = first {
+            return Some((Ok(first), (None, rest)));
+        }
+        match rest.next().await? {
+            Ok(bytes) => Some((Ok(bytes), (None, rest))),
+            Err(e) => {
+                let failed = match e {
+                    PhpError::TimedOut => Failed {
+                        status: 504,
+                        text: "Gateway Timeout",
+                        detail: "deadline reached while streaming; php-fpm killed".into(),
+                    },
+                    e => Failed {
+                        status: 502,
+                        text: "Bad Gateway",
+                        detail: format!("stream aborted: {e}"),
+                    },
+                };
+                Some((Err(failed), (None, rest)))
+            }
+        }
+    });
+    if head_only {
+        // read PHP to its end (or failure) but send nothing
+        Box::pin(body.filter(|item| std::future::ready(item.is_err())))
+    } else {
+        Box::pin(body)
+    }
+}
+
+/// A streamed reply: prelude, body, and the log line when the body ends.
+fn streamed(
+    status: u16,
+    headers: &[(String, String)],
+    body: Body,
+    php: bool,
+    log: RequestLog,
+) -> Reply {
+    struct State {
+        body: Body,
+        log: Option<RequestLog>,
+        status: u16,
+        php: bool,
+        bytes_out: usize,
+    }
+    let state = State {
+        body,
+        log: Some(log),
+        status,
+        php,
+        bytes_out: 0,
+    };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        let mut log = s.log.take()?;
+        let (status, item) = match s.body.next().await {
+            Some(Ok(bytes)) => {
+                s.bytes_out += bytes.len();
+                s.log = Some(log);
+                return Some((Ok(bytes), s));
+            }
+            None => (s.status, None),
+            Some(Err(failed)) => {
+                log.detail = failed.detail;
+                let error = lambda_runtime::Error::from(log.detail.clone());
+                (failed.status, Some(Err(error)))
+            }
+        };
+        if s.php {
+            log.php_ms = Some(log.started.elapsed().as_millis() as u64);
+        }
+        log.finish(status, s.bytes_out);
+        item.map(|item| (item, s))
+    });
+    FunctionResponse::StreamingResponse(StreamResponse {
+        metadata_prelude: prelude(status, headers),
+        stream: Box::pin(stream) as BodyStream,
+    })
+}
+
+fn prelude(status: u16, response_headers: &[(String, String)]) -> MetadataPrelude {
+    let (joined, cookies) = stream_prelude_parts(response_headers);
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in joined {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    MetadataPrelude {
+        status_code: http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY),
+        headers,
+        cookies,
+    }
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Bytes> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(data)?;
+    Ok(Bytes::from(encoder.finish()?))
+}
