@@ -1,4 +1,9 @@
+use super::request::strip_stage;
 use super::*;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
     let text = match name {
