@@ -90,16 +90,9 @@ pub struct WarmSpec {
 }
 
 /// Why an envelope was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct EnvelopeError(pub String);
-
-impl std::fmt::Display for EnvelopeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "malformed lambda_fpm envelope: {}", self.0)
-    }
-}
-
-impl std::error::Error for EnvelopeError {}
 
 fn bad(message: impl Into<String>) -> EnvelopeError {
     EnvelopeError(message.into())
@@ -288,43 +281,44 @@ pub fn parse_sha256(text: &str) -> Option<[u8; 32]> {
 }
 
 /// `https://…`, `http://` to a loopback host, or `s3://bucket/key`.
-pub fn parse_source(text: &str) -> Result<Source, String> {
+pub fn parse_source(text: &str) -> Result<Source, EnvelopeError> {
     if let Some(rest) = text.strip_prefix("s3://") {
-        let (bucket, key) = rest
-            .split_once('/')
-            .ok_or("an s3:// URL needs a bucket and a key: s3://bucket/path/wordpress.tar.gz")?;
+        let (bucket, key) = rest.split_once('/').ok_or_else(|| {
+            bad("an s3:// URL needs a bucket and a key: s3://bucket/path/wordpress.tar.gz")
+        })?;
         let bucket_ok = (3..=63).contains(&bucket.len())
             && bucket
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
         if !bucket_ok {
-            return Err(format!("{bucket:?} is not a valid S3 bucket name"));
+            return Err(bad(format!("{bucket:?} is not a valid S3 bucket name")));
         }
         if key.is_empty() || key.len() > 1024 {
-            return Err("the S3 object key is empty or longer than 1024 bytes".into());
+            return Err(bad("the S3 object key is empty or longer than 1024 bytes"));
         }
         return Ok(Source::S3 {
             bucket: bucket.to_string(),
             key: key.to_string(),
         });
     }
-    let url = reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let url = reqwest::Url::parse(text).map_err(|e| bad(format!("{text:?} is not a URL: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
         "http" => {
-            return Err(
-                "plain http is only allowed to a loopback address (tests); use https:// or s3://"
-                    .into(),
-            );
+            return Err(bad(
+                "plain http is only allowed to a loopback address (tests); use https:// or s3://",
+            ));
         }
-        other => return Err(format!("unsupported scheme {other:?} (https or s3)")),
+        other => return Err(bad(format!("unsupported scheme {other:?} (https or s3)"))),
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
+        return Err(bad("the URL has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("credentials in the URL are not accepted (use s3:// with the function's role, or a pre-signed https URL)".into());
+        return Err(bad(
+            "credentials in the URL are not accepted (use s3:// with the function's role, or a pre-signed https URL)",
+        ));
     }
     Ok(Source::Http(url.to_string()))
 }

@@ -14,6 +14,51 @@ use tokio::io::AsyncWriteExt;
 
 use super::envelope::Source;
 
+/// Why a download failed (the message ends up in the command's JSON result).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0} is not set (Lambda sets it from the function's role)")]
+    MissingCredential(&'static str),
+    #[error("AWS_REGION is not set")]
+    MissingRegion,
+    #[error("cannot read s3://{bucket}/{key}: {error}")]
+    S3Env {
+        bucket: String,
+        key: String,
+        error: Box<FetchError>,
+    },
+    #[error("{0}")]
+    Sign(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("GET {url} failed: {chain}")]
+    Get { url: String, chain: String },
+    #[error("GET {url} answered {status}: {snippet}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+        snippet: String,
+    },
+    #[error("{url} is {size} the {max_bytes} byte limit")]
+    TooLarge {
+        url: String,
+        size: String,
+        max_bytes: u64,
+    },
+    #[error("download of {url} broke off after {total} bytes: {chain}")]
+    BrokeOff {
+        url: String,
+        total: u64,
+        chain: String,
+    },
+    #[error("cannot {1} {0}: {2}")]
+    File(String, &'static str, std::io::Error),
+    #[error(
+        "ran out of time downloading {0}; invoke install again to retry (or raise the function timeout)"
+    )]
+    OutOfTime(String),
+}
+
 /// Result of a download.
 #[derive(Debug, Clone)]
 pub struct Downloaded {
@@ -42,19 +87,16 @@ pub struct AwsEnv {
 
 impl AwsEnv {
     /// Reads the standard variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<AwsEnv, String> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<AwsEnv, FetchError> {
         let get = |k: &str| lookup(k).filter(|v| !v.is_empty());
-        let need = |k: &str| {
-            get(k)
-                .ok_or_else(|| format!("{k} is not set (Lambda sets it from the function's role)"))
-        };
+        let need = |k: &'static str| get(k).ok_or(FetchError::MissingCredential(k));
         Ok(AwsEnv {
             access_key_id: need("AWS_ACCESS_KEY_ID")?,
             secret_access_key: need("AWS_SECRET_ACCESS_KEY")?,
             session_token: get("AWS_SESSION_TOKEN"),
             region: get("AWS_REGION")
                 .or_else(|| get("AWS_DEFAULT_REGION"))
-                .ok_or("AWS_REGION is not set")?,
+                .ok_or(FetchError::MissingRegion)?,
             endpoint: get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL")),
         })
     }
@@ -93,7 +135,7 @@ pub fn sign_s3_get(
     extra_headers: &[(&str, &str)],
     env: &AwsEnv,
     time: SystemTime,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, FetchError> {
     use aws_sigv4::http_request::{
         PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
         UriPathNormalizationMode, sign,
@@ -117,7 +159,7 @@ pub fn sign_s3_get(
         .time(time)
         .settings(settings)
         .build()
-        .map_err(|e| format!("cannot build SigV4 parameters: {e}"))?
+        .map_err(|e| FetchError::Sign(format!("cannot build SigV4 parameters: {e}")))?
         .into();
     let request = SignableRequest::new(
         "GET",
@@ -125,9 +167,9 @@ pub fn sign_s3_get(
         extra_headers.iter().copied(),
         SignableBody::Bytes(&[]),
     )
-    .map_err(|e| format!("cannot sign {url}: {e}"))?;
+    .map_err(|e| FetchError::Sign(format!("cannot sign {url}: {e}")))?;
     let (instructions, _signature) = sign(request, &params)
-        .map_err(|e| format!("SigV4 signing failed: {e}"))?
+        .map_err(|e| FetchError::Sign(format!("SigV4 signing failed: {e}")))?
         .into_parts();
     let mut headers: Vec<(String, String)> = extra_headers
         .iter()
@@ -147,12 +189,16 @@ pub async fn download(
     dest: &Path,
     deadline: tokio::time::Instant,
     max_bytes: u64,
-) -> Result<Downloaded, String> {
+) -> Result<Downloaded, FetchError> {
     let (url, headers) = match source {
         Source::Http(url) => (url.clone(), Vec::new()),
         Source::S3 { bucket, key } => {
-            let env = AwsEnv::from_lookup(|k| std::env::var(k).ok())
-                .map_err(|e| format!("cannot read s3://{bucket}/{key}: {e}"))?;
+            let env =
+                AwsEnv::from_lookup(|k| std::env::var(k).ok()).map_err(|e| FetchError::S3Env {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    error: Box::new(e),
+                })?;
             let url = s3_url(bucket, key, &env);
             let headers = sign_s3_get(&url, &[], &env, SystemTime::now())?;
             (url, headers)
@@ -161,9 +207,7 @@ pub async fn download(
     let work = fetch_to_file(&url, &headers, dest, max_bytes);
     match tokio::time::timeout_at(deadline, work).await {
         Ok(r) => r.map(|(bytes, sha256)| Downloaded { bytes, sha256 }),
-        Err(_) => Err(format!(
-            "ran out of time downloading {url}; invoke install again to retry (or raise the function timeout)"
-        )),
+        Err(_) => Err(FetchError::OutOfTime(url)),
     }
 }
 
@@ -172,59 +216,65 @@ async fn fetch_to_file(
     headers: &[(String, String)],
     dest: &Path,
     max_bytes: u64,
-) -> Result<(u64, [u8; 32]), String> {
+) -> Result<(u64, [u8; 32]), FetchError> {
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("lambda-fpm/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        .map_err(|e| FetchError::Client(e.to_string()))?;
     let mut request = client.get(url);
     for (k, v) in headers {
         request = request.header(k, v);
     }
-    let mut response = request
-        .send()
-        .await
-        .map_err(|e| format!("GET {url} failed: {}", error_chain(&e)))?;
+    let mut response = request.send().await.map_err(|e| FetchError::Get {
+        url: url.to_string(),
+        chain: error_chain(&e),
+    })?;
     let status = response.status();
     if !status.is_success() {
         let body = response.bytes().await.unwrap_or_default();
         let snippet = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-        return Err(format!(
-            "GET {url} answered {status}: {}",
-            snippet.split_whitespace().collect::<Vec<_>>().join(" ")
-        ));
+        return Err(FetchError::Status {
+            url: url.to_string(),
+            status,
+            snippet: snippet.split_whitespace().collect::<Vec<_>>().join(" "),
+        });
     }
     if let Some(len) = response.content_length()
         && len > max_bytes
     {
-        return Err(format!(
-            "{url} is {len} bytes, more than the {max_bytes} byte limit"
-        ));
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            size: format!("{len} bytes, more than"),
+            max_bytes,
+        });
     }
     let mut file = tokio::fs::File::create(dest)
         .await
-        .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        .map_err(|e| FetchError::File(dest.display().to_string(), "create", e))?;
     let mut hasher = Sha256::new();
     let mut total = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        format!(
-            "download of {url} broke off after {total} bytes: {}",
-            error_chain(&e)
-        )
+    while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::BrokeOff {
+        url: url.to_string(),
+        total,
+        chain: error_chain(&e),
     })? {
         total += chunk.len() as u64;
         if total > max_bytes {
-            return Err(format!("{url} is larger than the {max_bytes} byte limit"));
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                size: "larger than".into(),
+                max_bytes,
+            });
         }
         hasher.update(&chunk);
         file.write_all(&chunk)
             .await
-            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            .map_err(|e| FetchError::File(dest.display().to_string(), "write", e))?;
     }
     file.flush()
         .await
-        .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        .map_err(|e| FetchError::File(dest.display().to_string(), "write", e))?;
     file.sync_all().await.ok();
     let digest: [u8; 32] = hasher.finalize().into();
     Ok((total, digest))
@@ -246,7 +296,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> Result<AwsEnv, String> {
+    fn env(pairs: &[(&str, &str)]) -> Result<AwsEnv, FetchError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -343,10 +393,13 @@ mod tests {
             s3_url("b", "k+1/ü.zip", &e),
             "http://127.0.0.1:9999/b/k%2B1/%C3%BC.zip"
         );
-        let missing = env(&[("AWS_ACCESS_KEY_ID", "A"), ("AWS_REGION", "x")]).unwrap_err();
+        let missing = env(&[("AWS_ACCESS_KEY_ID", "A"), ("AWS_REGION", "x")])
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("AWS_SECRET_ACCESS_KEY"), "{missing}");
-        let no_region =
-            env(&[("AWS_ACCESS_KEY_ID", "A"), ("AWS_SECRET_ACCESS_KEY", "S")]).unwrap_err();
+        let no_region = env(&[("AWS_ACCESS_KEY_ID", "A"), ("AWS_SECRET_ACCESS_KEY", "S")])
+            .unwrap_err()
+            .to_string();
         assert!(no_region.contains("AWS_REGION"), "{no_region}");
     }
 

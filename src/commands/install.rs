@@ -83,8 +83,34 @@ fn fail(message: impl Into<String>) -> Outcome {
     (false, json!({"error": message.into()}))
 }
 
+/// Why preparing or committing an install failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Fetch(#[from] super::fetch::FetchError),
+    #[error(transparent)]
+    Archive(#[from] super::archive::ArchiveError),
+    #[error("cannot {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("OS random generator failed: {0}")]
+    Random(String),
+    #[error("{0} panicked: {1}")]
+    Panicked(&'static str, tokio::task::JoinError),
+    /// The document root or the archive is not what an install may proceed with.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl InstallError {
+    fn io(what: impl Into<String>, error: std::io::Error) -> InstallError {
+        InstallError::Io(what.into(), error)
+    }
+}
+
 /// PHP defining fresh salts; `fill` must be a CSPRNG.
-pub fn salts_php(fill: &mut dyn FnMut(&mut [u8]) -> Result<(), String>) -> Result<String, String> {
+pub fn salts_php(
+    fill: &mut dyn FnMut(&mut [u8]) -> Result<(), InstallError>,
+) -> Result<String, InstallError> {
     let mut php = String::from(
         "<?php\n// Written once by `lambda-fpm install`. Env vars WORDPRESS_<NAME> take precedence\n// (wp-config.php defines those first). Keep this file private.\n",
     );
@@ -108,8 +134,8 @@ pub fn salts_php(fill: &mut dyn FnMut(&mut [u8]) -> Result<(), String>) -> Resul
     Ok(php)
 }
 
-fn os_random(buf: &mut [u8]) -> Result<(), String> {
-    getrandom::fill(buf).map_err(|e| format!("OS random generator failed: {e}"))
+fn os_random(buf: &mut [u8]) -> Result<(), InstallError> {
+    getrandom::fill(buf).map_err(|e| InstallError::Random(e.to_string()))
 }
 
 /// Root entries other than the staging dir and the install lock (names), sorted.
@@ -231,7 +257,7 @@ async fn run_locked(
                     // leave the dir: the next install removes it).
                     let s = staging.clone();
                     let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&s)).await;
-                    return fail(e);
+                    return fail(e.to_string());
                 }
             }
         }
@@ -244,7 +270,7 @@ async fn run_locked(
     };
     let moved = match commit.await {
         Ok(Ok(moved)) => moved,
-        Ok(Err(e)) => return fail(e),
+        Ok(Err(e)) => return fail(e.to_string()),
         Err(e) => return fail(format!("commit panicked: {e}")),
     };
 
@@ -296,22 +322,22 @@ async fn prepare(
     staging: &Path,
     root: &Path,
     deadline: tokio::time::Instant,
-) -> Result<Ready, String> {
+) -> Result<Ready, InstallError> {
     std::fs::create_dir_all(staging)
         .and_then(|()| std::fs::set_permissions(staging, std::fs::Permissions::from_mode(0o700)))
-        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+        .map_err(|e| InstallError::io(format!("create {}", staging.display()), e))?;
     let archive_path = staging.join("archive.download");
     let got = fetch::download(&spec.source, &archive_path, deadline, MAX_ARCHIVE_BYTES).await?;
     let actual = hex(&got.sha256);
     if let Some(want) = spec.sha256
         && want != got.sha256
     {
-        return Err(format!(
+        return Err(InstallError::Refused(format!(
             "checksum mismatch for {}: expected sha256 {}, got {actual} ({} bytes); nothing was installed",
             spec.source.display(),
             hex(&want),
             got.bytes
-        ));
+        )));
     }
     let tree = staging.join("tree");
     let std_deadline =
@@ -321,8 +347,7 @@ async fn prepare(
         archive::extract(&a, &t, std_deadline, Limits::default())
     })
     .await
-    .map_err(|e| format!("extraction panicked: {e}"))?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| InstallError::Panicked("extraction", e))??;
     let _ = std::fs::remove_file(&archive_path);
 
     let content = &extracted.content_root;
@@ -331,17 +356,17 @@ async fn prepare(
     }
     // wp-config.php from the template, fresh salts, an uploads dir.
     write_private(&content.join("wp-config.php"), WP_CONFIG, 0o640)
-        .map_err(|e| format!("cannot write wp-config.php: {e}"))?;
+        .map_err(|e| InstallError::io("write wp-config.php", e))?;
     let salts = salts_php(&mut os_random)?;
     write_private(&content.join("wp-salts.php"), &salts, 0o640)
-        .map_err(|e| format!("cannot write wp-salts.php: {e}"))?;
+        .map_err(|e| InstallError::io("write wp-salts.php", e))?;
     if content.join("wp-content").is_dir() {
         let uploads = content.join("wp-content/uploads");
         std::fs::create_dir_all(&uploads)
             .and_then(|()| {
                 std::fs::set_permissions(&uploads, std::fs::Permissions::from_mode(0o755))
             })
-            .map_err(|e| format!("cannot create wp-content/uploads: {e}"))?;
+            .map_err(|e| InstallError::io("create wp-content/uploads", e))?;
     }
     let content_rel = content
         .strip_prefix(staging)
@@ -364,36 +389,36 @@ async fn prepare(
     };
     // Root may have gained entries meanwhile (another writer): checked again at commit.
     let _ = root;
-    write_ready(staging, &ready).map_err(|e| format!("cannot write ready.json: {e}"))?;
+    write_ready(staging, &ready).map_err(|e| InstallError::io("write ready.json", e))?;
     Ok(ready)
 }
 
 /// Moves the old site aside (force) and the new tree into the root. Returns the number of
 /// top-level entries moved in.
-fn commit(root: &Path, staging: &Path, mut ready: Ready) -> Result<usize, String> {
+fn commit(root: &Path, staging: &Path, mut ready: Ready) -> Result<usize, InstallError> {
     let content: PathBuf = staging.join(&ready.content);
     if !ready.old_moved {
         let old = root_entries(root, &[ready.previous.as_deref().unwrap_or("")])
-            .map_err(|e| format!("cannot list {}: {e}", root.display()))?;
+            .map_err(|e| InstallError::io(format!("list {}", root.display()), e))?;
         if !old.is_empty() {
             let Some(previous) = ready.previous.clone().filter(|_| ready.force) else {
-                return Err(format!(
+                return Err(InstallError::Refused(format!(
                     "document root gained entries while installing ({old:?}); refusing to overwrite"
-                ));
+                )));
             };
             let previous = root.join(previous);
             std::fs::create_dir_all(&previous)
-                .map_err(|e| format!("cannot create {}: {e}", previous.display()))?;
+                .map_err(|e| InstallError::io(format!("create {}", previous.display()), e))?;
             for name in &old {
                 std::fs::rename(root.join(name), previous.join(name))
-                    .map_err(|e| format!("cannot move old {name:?} aside: {e}"))?;
+                    .map_err(|e| InstallError::io(format!("move old {name:?} aside"), e))?;
             }
         }
         ready.old_moved = true;
-        write_ready(staging, &ready).map_err(|e| format!("cannot update ready.json: {e}"))?;
+        write_ready(staging, &ready).map_err(|e| InstallError::io("update ready.json", e))?;
     }
     let mut names: Vec<String> = std::fs::read_dir(&content)
-        .map_err(|e| format!("cannot list {}: {e}", content.display()))?
+        .map_err(|e| InstallError::io(format!("list {}", content.display()), e))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
@@ -403,13 +428,13 @@ fn commit(root: &Path, staging: &Path, mut ready: Ready) -> Result<usize, String
     for name in &names {
         let to = root.join(name);
         if std::fs::symlink_metadata(&to).is_ok() {
-            return Err(format!(
+            return Err(InstallError::Refused(format!(
                 "{} appeared in the document root while installing; refusing to overwrite it",
                 to.display()
-            ));
+            )));
         }
         std::fs::rename(content.join(name), &to)
-            .map_err(|e| format!("cannot move {name:?} into place: {e}"))?;
+            .map_err(|e| InstallError::io(format!("move {name:?} into place"), e))?;
         moved += 1;
     }
     Ok(moved)
@@ -457,8 +482,10 @@ mod tests {
         let limit = 256 - 256 % SALT_ALPHABET.len();
         assert!(limit <= 256 && limit.is_multiple_of(SALT_ALPHABET.len()));
         assert!(php.contains("define('AUTH_KEY', 'ABCDEFGH"), "{php}");
-        let failing = salts_php(&mut |_| Err("no entropy".into())).unwrap_err();
-        assert_eq!(failing, "no entropy");
+        let failing = salts_php(&mut |_| Err(InstallError::Random("no entropy".into())))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(failing, "OS random generator failed: no entropy");
     }
 
     #[test]
@@ -535,6 +562,7 @@ mod tests {
         assert!(
             commit(&root, &staging, strict)
                 .unwrap_err()
+                .to_string()
                 .contains("refusing to overwrite")
         );
     }
