@@ -91,7 +91,7 @@ pub struct WarmSpec {
 
 /// Why an envelope was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
+#[error("malformed lambda_fpm envelope: {0}")]
 pub struct EnvelopeError(pub String);
 
 fn bad(message: impl Into<String>) -> EnvelopeError {
@@ -251,7 +251,7 @@ pub fn parse(envelope: &Value) -> Result<Command, EnvelopeError> {
 
 fn parse_install(f: &Fields<'_>) -> Result<InstallSpec, EnvelopeError> {
     let url = f.required_string("url")?;
-    let source = parse_source(url).map_err(|e| bad(format!("install.url: {e}")))?;
+    let source = parse_source(url).map_err(|e| bad(format!("install.url: {}", e.0)))?;
     let sha256 = match f.string("sha256")? {
         None => None,
         Some(hex) => Some(
