@@ -492,11 +492,7 @@ mod tests {
     use super::*;
 
     fn tempdir(tag: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("lambda-fpm-mirror-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        lambda_fpm_testkit::temp::dir(&format!("mirror-{tag}"))
     }
 
     fn site(root: &Path) {

@@ -496,11 +496,7 @@ mod tests {
     }
 
     fn tempdir(tag: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("lambda-fpm-static-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        lambda_fpm_testkit::temp::dir(&format!("static-{tag}"))
     }
 
     fn server(root: &Path, ttl_ms: u64) -> StaticServer {

@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use lambda_fpm_testkit::{Answer, Refusal, url_event, v2};
 use serde_json::{Value, json};
-use support::{Answer, Lambda, Refusal, url_event, v2};
+use support::Lambda;
 
 fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(support::repo().join("tests/events").join(name)).unwrap();
@@ -185,7 +186,7 @@ async fn rest_v1_event_has_no_stage_in_path_and_rebuilt_query() {
         panic!()
     };
     assert_eq!(raw["statusCode"], 200, "{raw}");
-    let j: Value = serde_json::from_slice(&support::decode_body(&raw)).unwrap();
+    let j: Value = serde_json::from_slice(&lambda_fpm_testkit::decode_body(&raw)).unwrap();
     assert_eq!(
         j["server"]["REQUEST_URI"],
         "/server.php?post=1&action=edit&q=a%20b%26c"
@@ -207,7 +208,7 @@ async fn alb_events_both_header_modes() {
     assert_eq!(raw["statusCode"], 200, "{raw}");
     assert_eq!(raw["statusDescription"], "200 OK");
     assert!(raw["headers"].is_object());
-    let j: Value = serde_json::from_slice(&support::decode_body(&raw)).unwrap();
+    let j: Value = serde_json::from_slice(&lambda_fpm_testkit::decode_body(&raw)).unwrap();
     assert_eq!(j["server"]["QUERY_STRING"], "s=hello%20world&paged=2");
     assert_eq!(j["get"]["s"], "hello world");
     assert_eq!(j["server"]["REMOTE_ADDR"], "198.51.100.200");

@@ -10,8 +10,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use lambda_fpm_testkit::{url_event, v2};
 use serde_json::Value;
-use support::{Lambda, url_event, v2};
+use support::Lambda;
 
 const CHECK_MS: u64 = 300;
 
@@ -26,8 +27,7 @@ fn write(root: &Path, rel: &str, text: &str) {
 /// the plugin); upload.php writes into wp-content/uploads. wp-config.php defines the shipped
 /// hook function the way php/wp-config.php does (same marker file, from the bridge's env).
 fn site(tag: &str) -> PathBuf {
-    let base = std::env::temp_dir().join(format!("lambda-fpm-mirror-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = lambda_fpm_testkit::temp::dir(&format!("mirror-{tag}"));
     let root = base.join("efs");
     write(
         &root,

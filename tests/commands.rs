@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::service::service_fn;
+use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use lambda_fpm_testkit::{Answer, url_event, v2};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Answer, Lambda, url_event, v2};
+use support::Lambda;
 
 // ------------------------------------------------------------------------------------------
 // helpers
@@ -43,55 +43,37 @@ struct FileServer {
 
 impl FileServer {
     async fn start() -> FileServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = FileServer {
-            addr: Some(listener.local_addr().unwrap()),
-            ..FileServer::default()
-        };
+        let mut server = FileServer::default();
         let s = server.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let s = s.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let s = s.clone();
-                        async move {
-                            let path = req.uri().path().to_string();
-                            let headers = req
-                                .headers()
-                                .iter()
-                                .map(|(k, v)| {
-                                    (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
-                                })
-                                .collect();
-                            s.seen.lock().unwrap().push((path.clone(), headers));
-                            let found = s.files.lock().unwrap().get(&path).cloned();
-                            Ok::<_, hyper::Error>(match found {
-                                Some((body, delay)) => {
-                                    tokio::time::sleep(delay).await;
-                                    Response::builder()
-                                        .header("content-type", "application/octet-stream")
-                                        .body(Full::new(body))
-                                        .unwrap()
-                                }
-                                None => Response::builder()
-                                    .status(404)
-                                    .body(Full::new(Bytes::from_static(
-                                        b"<Error>NoSuchKey</Error>",
-                                    )))
-                                    .unwrap(),
-                            })
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        let running = lambda_fpm_testkit::serve::Server::loopback(move |req: Request<Incoming>| {
+            let s = s.clone();
+            async move {
+                let path = req.uri().path().to_string();
+                let headers = req
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                s.seen.lock().unwrap().push((path.clone(), headers));
+                let found = s.files.lock().unwrap().get(&path).cloned();
+                Ok::<_, hyper::Error>(match found {
+                    Some((body, delay)) => {
+                        tokio::time::sleep(delay).await;
+                        Response::builder()
+                            .header("content-type", "application/octet-stream")
+                            .body(Full::new(body))
+                            .unwrap()
+                    }
+                    None => Response::builder()
+                        .status(404)
+                        .body(Full::new(Bytes::from_static(b"<Error>NoSuchKey</Error>")))
+                        .unwrap(),
+                })
             }
-        });
+        })
+        .await
+        .unwrap();
+        server.addr = Some(running.addr);
         server
     }
 
@@ -205,8 +187,7 @@ fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 }
 
 fn empty_root(tag: &str) -> PathBuf {
-    let base = std::env::temp_dir().join(format!("lambda-fpm-cmd-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = lambda_fpm_testkit::temp::dir(&format!("cmd-{tag}"));
     let root = base.join("efs");
     std::fs::create_dir_all(&root).unwrap();
     root

@@ -6,8 +6,9 @@
 
 mod support;
 
+use lambda_fpm_testkit::{url_event, v2};
 use serde_json::Value;
-use support::{Lambda, url_event, v2};
+use support::Lambda;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a layer root file system: run by layer/test-portable.sh"]

@@ -7,13 +7,13 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use lambda_fpm::opcache::seed::{self as opcache_seed, Restore, SEED_FILE};
-use support::{Lambda, url_event, v2};
+use lambda_fpm_testkit::{url_event, v2};
+use support::Lambda;
 
 /// A conf.d that lets opcache cache files the test just wrote (file_update_protection) and
 /// check timestamps on every load.
 fn test_ini_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lambda-fpm-ini-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = lambda_fpm_testkit::temp::dir(&format!("ini-{tag}"));
     std::fs::write(
         dir.join("99-test.ini"),
         "opcache.file_update_protection=0\nopcache.revalidate_freq=0\n",
@@ -205,14 +205,14 @@ async fn warm_command_publishes_the_seed() {
     let answer = a
         .invoke(serde_json::json!({"lambda_fpm": {"command": "warm", "paths": ["/server.php", "/status.php?code=200"]}}))
         .await;
-    let support::Answer::Buffered(doc) = answer else {
+    let lambda_fpm_testkit::Answer::Buffered(doc) = answer else {
         panic!("{answer:?}")
     };
     assert_eq!(doc["ok"], true, "{doc}");
     assert_eq!(doc["opcache_seed"]["published"], true, "{doc}");
     assert!(seed_dir.join(SEED_FILE).is_file());
     // nothing new compiled since: a second warm does not rewrite it
-    let support::Answer::Buffered(doc) = a
+    let lambda_fpm_testkit::Answer::Buffered(doc) = a
         .invoke(serde_json::json!({"lambda_fpm": {"command": "warm", "paths": ["/server.php"]}}))
         .await
     else {

@@ -6,74 +6,48 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use serde_json::{Map, Value, json};
+use lambda_fpm_testkit::V2Event;
+use lambda_fpm_testkit::serve::Server;
+use serde_json::Value;
 
 use crate::lambda::{self, Bridge, RuntimeApi};
 use crate::suites::Site;
 
 /// Builds a payload-v2 event from an HTTP request.
 pub fn event_from(req: &http::request::Parts, body: &[u8]) -> Value {
-    let mut headers = Map::new();
+    let mut event = V2Event::bare(
+        req.method.as_str(),
+        req.uri.path(),
+        req.uri.query().unwrap_or(""),
+    )
+    .header("host", "127.0.0.1")
+    .header("user-agent", "lambda-fpm-bench");
     let mut cookies = Vec::new();
     for (k, v) in &req.headers {
-        let v = v.to_str().unwrap_or("").to_string();
+        let v = v.to_str().unwrap_or("");
         if k == http::header::COOKIE {
-            cookies.extend(v.split(';').map(|c| Value::String(c.trim().to_string())));
+            cookies.extend(v.split(';').map(|c| c.trim().to_string()));
             continue;
         }
-        match headers.get_mut(k.as_str()) {
-            Some(Value::String(prev)) => {
-                prev.push(',');
-                prev.push_str(&v);
-            }
-            _ => {
-                headers.insert(k.as_str().to_string(), Value::String(v));
-            }
-        }
+        event = if k == http::header::HOST || k == http::header::USER_AGENT {
+            event.header(k.as_str(), v)
+        } else {
+            event.add_header(k.as_str(), v)
+        };
     }
-    let path = req.uri.path().to_string();
-    let query = req.uri.query().unwrap_or("").to_string();
-    let host = headers
-        .get("host")
-        .and_then(Value::as_str)
-        .unwrap_or("127.0.0.1")
-        .to_string();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let mut ev = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "anonymous", "apiId": "bench", "domainName": host, "domainPrefix": "bench",
-            "http": {"method": req.method.as_str(), "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "lambda-fpm-bench"},
-            "requestId": format!("front-{now}"), "routeKey": "$default", "stage": "$default",
-            "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": now
-        },
-        "isBase64Encoded": !body.is_empty()
-    });
-    if !cookies.is_empty() {
-        ev["cookies"] = Value::Array(cookies);
-    }
+    event = event.cookies(&cookies);
     if !body.is_empty() {
-        ev["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(body));
+        event = event.body(body);
     }
-    ev
+    event.build()
 }
 
 /// Turns a buffered response document into an HTTP response.
@@ -135,45 +109,32 @@ pub async fn serve(site: &Site, listen: SocketAddr, sandboxes: usize) -> Result<
         bridges.len()
     );
     let api = Arc::new(api);
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let server = Server::on(listener, move |req: Request<Incoming>| {
+        let api = api.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let ev = event_from(&parts, &body);
+            let resp = match api.invoke(&ev, Duration::from_secs(60)).await {
+                Ok(doc) => response_from(&doc),
+                Err(e) => Response::builder()
+                    .status(502)
+                    .body(Full::new(Bytes::from(format!("front: {e}"))))
+                    .unwrap(),
             };
-            let api = api.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: Request<Incoming>| {
-                    let api = api.clone();
-                    async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let ev = event_from(&parts, &body);
-                        let resp = match api.invoke(&ev, Duration::from_secs(60)).await {
-                            Ok(doc) => response_from(&doc),
-                            Err(e) => Response::builder()
-                                .status(502)
-                                .body(Full::new(Bytes::from(format!("front: {e}"))))
-                                .unwrap(),
-                        };
-                        Ok::<_, Infallible>(resp)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+            Ok::<_, Infallible>(resp)
         }
-    };
+    });
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = accept => {}
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+    server.stop();
     for b in bridges {
         b.stop().await;
     }
@@ -183,6 +144,7 @@ pub async fn serve(site: &Site, listen: SocketAddr, sandboxes: usize) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn round_trip() {

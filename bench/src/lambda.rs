@@ -1,204 +1,79 @@
-//! A minimal Lambda Runtime API emulator (the AWS side) and a handle on a `bootstrap` process
+//! testkit's Lambda Runtime API emulator (the AWS side) and a handle on a `bootstrap` process
 //! attached to it, for cold-start, soak and EFS-simulator runs. One invocation at a time, as
 //! Lambda does within one sandbox.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
+use lambda_fpm_testkit::{Answer, V2Event};
+use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
-use tokio::sync::{Notify, oneshot};
 
-#[derive(Default)]
-struct State {
-    queue: VecDeque<(String, String)>,
-    waiting: HashMap<String, oneshot::Sender<Result<Value, Value>>>,
-    first_next: Option<Instant>,
-    init_error: Option<String>,
-    seq: u64,
-}
-
-/// The Runtime API on 127.0.0.1:<ephemeral>.
+/// The Runtime API on 127.0.0.1:<ephemeral>: testkit's emulator (the one the tests use), as
+/// bench calls it.
 #[derive(Clone)]
 pub struct RuntimeApi {
     pub addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    queued: Arc<Notify>,
+    inner: lambda_fpm_testkit::RuntimeApi,
 }
 
 impl RuntimeApi {
     pub async fn start() -> Result<RuntimeApi> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api = RuntimeApi {
-            addr: listener.local_addr()?,
-            state: Arc::default(),
-            queued: Arc::new(Notify::new()),
-        };
-        let server = api.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let api = server.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let api = api.clone();
-                        async move { api.serve(req).await }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
-        Ok(api)
+        let inner = lambda_fpm_testkit::RuntimeApi::start().await;
+        Ok(RuntimeApi {
+            addr: inner.addr,
+            inner,
+        })
     }
 
-    async fn serve(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
-        let path = req.uri().path().to_string();
-        let reply = |code: u16, body: Bytes| Response::builder().status(code).body(Full::new(body));
-        if path == "/2018-06-01/runtime/invocation/next" {
-            loop {
-                let notified = self.queued.notified();
-                let next = {
-                    let mut s = self.state.lock().unwrap();
-                    s.first_next.get_or_insert_with(Instant::now);
-                    s.queue.pop_front()
-                };
-                if let Some((id, event)) = next {
-                    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap()
-                        + Duration::from_secs(30);
-                    return Ok(Response::builder()
-                        .status(200)
-                        .header("content-type", "application/json")
-                        .header("lambda-runtime-aws-request-id", id)
-                        .header(
-                            "lambda-runtime-deadline-ms",
-                            deadline.as_millis().to_string(),
-                        )
-                        .header(
-                            "lambda-runtime-invoked-function-arn",
-                            "arn:aws:lambda:eu-west-1:123456789012:function:wordpress",
-                        )
-                        .header(
-                            "lambda-runtime-trace-id",
-                            "Root=1-00000000-000000000000000000000000",
-                        )
-                        .body(Full::new(Bytes::from(event)))
-                        .unwrap());
-                }
-                notified.await;
-            }
-        }
-        let body = req.into_body().collect().await?.to_bytes();
-        if path == "/2018-06-01/runtime/init/error" {
-            self.state.lock().unwrap().init_error = Some(String::from_utf8_lossy(&body).into());
-            return Ok(reply(202, Bytes::new()).unwrap());
-        }
-        if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/")
-            && let Some((id, what)) = rest.split_once('/')
-        {
-            let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let result = if what == "error" {
-                Err(parsed)
-            } else {
-                Ok(parsed)
-            };
-            if let Some(tx) = self.state.lock().unwrap().waiting.remove(id) {
-                let _ = tx.send(result);
-            }
-            return Ok(reply(202, Bytes::new()).unwrap());
-        }
-        Ok(reply(404, Bytes::new()).unwrap())
-    }
-
-    /// Queues an event and waits for the runtime's answer.
+    /// Queues an event (deadline 30 s away) and waits for the runtime's buffered answer.
     pub async fn invoke(&self, event: &Value, wait: Duration) -> Result<Value> {
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut s = self.state.lock().unwrap();
-            s.seq += 1;
-            let id = format!("bench-{}", s.seq);
-            s.waiting.insert(id.clone(), tx);
-            s.queue.push_back((id, event.to_string()));
-        }
-        self.queued.notify_waiters();
-        match tokio::time::timeout(wait, rx).await {
-            Ok(Ok(Ok(v))) => Ok(v),
-            Ok(Ok(Err(e))) => Err(anyhow!("invocation error: {e}")),
-            Ok(Err(_)) => Err(anyhow!("emulator dropped the invocation")),
-            Err(_) => {
-                let init = self.state.lock().unwrap().init_error.clone();
-                match init {
-                    Some(e) => Err(anyhow!("init error: {e}")),
-                    None => Err(anyhow!("no answer within {wait:?}")),
-                }
-            }
+        let id = self.inner.enqueue(event.clone(), 30_000);
+        match self.inner.answer(&id, wait).await {
+            Some(Answer::Buffered(v)) => Ok(v),
+            Some(Answer::Error(e)) => Err(anyhow!("invocation error: {e}")),
+            Some(Answer::Streamed { .. }) => Err(anyhow!(
+                "a streamed answer: bench runs the bridge in buffered mode"
+            )),
+            None => match self.inner.init_error() {
+                Some(e) => Err(anyhow!("init error: {e}")),
+                None => Err(anyhow!("no answer within {wait:?}")),
+            },
         }
     }
 
     /// When the runtime first asked for work (its init was over).
     pub fn first_next(&self) -> Option<Instant> {
-        self.state.lock().unwrap().first_next
+        self.inner.first_next()
     }
 
     pub fn reset_first_next(&self) {
-        self.state.lock().unwrap().first_next = None;
+        self.inner.reset_first_next()
     }
 }
 
 /// [`get_event`] with request cookies (payload v2's `cookies`).
 pub fn get_event_with_cookies(path: &str, host: &str, cookies: &[String]) -> Value {
-    let mut e = get_event(path, host);
-    if !cookies.is_empty() {
-        e["cookies"] = json!(cookies);
-    }
-    e
+    bench_event(path, host).cookies(cookies).build()
 }
 
 /// A Function URL (payload v2) GET event for `path` (may carry `?query`).
 pub fn get_event(path: &str, host: &str) -> Value {
+    bench_event(path, host).build()
+}
+
+fn bench_event(path: &str, host: &str) -> V2Event {
     let (p, q) = path.split_once('?').unwrap_or((path, ""));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": p,
-        "rawQueryString": q,
-        "headers": {
-            "host": host,
-            "user-agent": "lambda-fpm-bench",
-            "accept": "*/*",
-            "x-forwarded-proto": "http",
-            "x-forwarded-for": "127.0.0.1"
-        },
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "bench",
-            "domainName": host,
-            "domainPrefix": "bench",
-            "http": {"method": "GET", "path": p, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "lambda-fpm-bench"},
-            "requestId": format!("bench-{now}"),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "01/Jan/2026:00:00:00 +0000",
-            "timeEpoch": now
-        },
-        "isBase64Encoded": false
-    })
+    V2Event::bare("GET", p, q)
+        .header("host", host)
+        .header("user-agent", "lambda-fpm-bench")
+        .header("accept", "*/*")
+        .header("x-forwarded-proto", "http")
+        .header("x-forwarded-for", "127.0.0.1")
 }
 
 /// Status code and body size of a buffered HTTP response document.
@@ -403,6 +278,7 @@ pub async fn wait_ready(api: &RuntimeApi, bridge: &mut Bridge, limit: Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn event_and_response_parsing() {

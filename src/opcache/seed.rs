@@ -291,10 +291,7 @@ mod tests {
     use super::*;
 
     fn tempdir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("lambda-fpm-seed-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        lambda_fpm_testkit::temp::dir(&format!("seed-{tag}"))
     }
 
     fn fill(dir: &Path) {
