@@ -126,18 +126,10 @@ command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs ap
 if [[ $PHPV == 8.2 ]]; then
   grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || die "LAYER_PHP=8.2 rebuilds libgd/libcurl against bookworm's headers: run on Debian bookworm"
 fi
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if (( ${#missing[@]} )); then
-  note "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  run "apt-get update" apt-update apt-get update -qq
-  run "apt-get install" apt-install apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  note "apt packages already installed"
-fi
+# shellcheck source=../scripts/lib/apt.sh
+. "$ROOT/scripts/lib/apt.sh"
+APT_WHO=layer APT_LOG=$LOGDIR/apt-install.log apt_ensure "${APT_PACKAGES[@]}" ||
+  die "apt-get install failed (see $LOGDIR/apt-install.log)"
 if [[ -z ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
   command -v cargo >/dev/null || die "cargo not found (install Rust: https://rustup.rs)"
   if ! cargo lambda --version >/dev/null 2>&1 || ! python3 -c 'import ziglang' 2>/dev/null; then
@@ -347,29 +339,7 @@ stub_lib() {
       sed 's/@@/@/' | awk 'NR==FNR {u[$1]=1; next} ($2 in u)' "$dir.tmp/und" - >"$dir.tmp/syms"
     [[ -s $dir.tmp/syms ]] || die "$(basename "$importer") imports nothing from $soname"
     ! grep -q '^OBJECT' "$dir.tmp/syms" || die "$soname: $(basename "$importer") imports data objects: write that stub by hand"
-    python3 - "$soname" "$dir.tmp" "$@" <<'PY'
-import sys
-soname, d, bodies = sys.argv[1], sys.argv[2], sys.argv[3:]
-defined = {b.split('(')[0].split()[-1].lstrip('*') for b in bodies}
-syms = [l.split()[1] for l in open(f'{d}/syms')]
-versions = {}
-c = ['#include <stdio.h>', '#include <stdlib.h>',
-     'static void left_out(const char *fn) {',
-     f'  fprintf(stderr, "lambda-fpm layer: {soname} is not in the layer (stub; %s called)\\n", fn);',
-     '  abort();', '}']
-c += bodies
-for s in syms:
-    name, _, ver = s.partition('@')
-    versions.setdefault(ver, []).append(name)
-    if name not in defined:
-        c.append(f'void {name}(void) {{ left_out("{name}"); }}')
-open(f'{d}/stub.c', 'w').write('\n'.join(c) + '\n')
-m = []
-for ver, names in versions.items():
-    # unversioned symbols: an anonymous node (just the export list)
-    m.append((ver + ' ' if ver else '') + '{ global: ' + ' '.join(n + ';' for n in names) + ' local: *; };')
-open(f'{d}/stub.map', 'w').write('\n'.join(m) + '\n')
-PY
+    python3 "$ROOT/layer/py/stub_lib.py" "$soname" "$dir.tmp" "$@"
     gcc -O2 -shared -fPIC -Wl,-soname,"$soname" -Wl,--version-script="$dir.tmp/stub.map" \
       -o "$dir.tmp/$soname" "$dir.tmp/stub.c" || die "stub $soname does not build"
     strip --strip-unneeded "$dir.tmp/$soname"
@@ -408,22 +378,7 @@ done
 # (Repeated slashes are legal in paths.) The bridge passes -c, --fpm-config and PHP_INI_SCAN_DIR
 # explicitly anyway; the defaults make `/opt/bin/php` work on its own.
 binpatch() { # file old=new... : "\0" means a NUL byte; "+" in new is filled with "/" to old's length
-  python3 - "$@" <<'EOF'
-import sys
-path, pairs = sys.argv[1], sys.argv[2:]
-data = open(path, 'rb').read()
-for pair in pairs:
-    old, new = (s.encode().replace(b'\\0', b'\0') for s in pair.split('=', 1))
-    new = new.replace(b'+', b'/' * (len(old) - len(new) + 1))
-    assert len(old) == len(new), (old, new)
-    n = data.count(old)
-    if n == 0:
-        sys.exit(f"{path}: {old!r} not found")
-    data = data.replace(old, new)
-    show = lambda b: b.rstrip(b'\0').decode()
-    print(f"      patched {path.rsplit('/', 1)[-1]}: {show(old)} -> {show(new)} ({n}x)")
-open(path, 'wb').write(data)
-EOF
+  python3 "$ROOT/layer/py/binpatch.py" "$@"
 }
 for b in php-fpm php; do
   sapi=$([[ $b == php ]] && echo cli || echo fpm)
@@ -482,20 +437,7 @@ ICUDIR=$CACHE/icudata-$icuver-split-v3-$( [[ -n $ICU_LOCALES ]] && echo "locales
 if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
   # extract the common data package (symbol icudtNN_dat) from the Debian library
-  python3 - "$OPT/lib/$icu" "$ICUDIR.tmp" <<'EOF'
-import re, subprocess, sys
-lib, out = sys.argv[1], sys.argv[2]
-syms = subprocess.run(['readelf', '--dyn-syms', '-W', lib], capture_output=True, text=True, check=True).stdout
-m = re.search(r'^\s*\d+:\s+([0-9a-f]+)\s+(0x[0-9a-f]+|\d+)\s+OBJECT\s+GLOBAL\s+\S+\s+(\d+)\s+(icudt\d+_dat)\s*$', syms, re.M)
-addr, size, shndx, name = int(m[1], 16), int(m[2], 0), int(m[3]), m[4]
-secs = subprocess.run(['readelf', '-S', '-W', lib], capture_output=True, text=True, check=True).stdout
-s = re.search(r'^\s*\[\s*%d\]\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)' % shndx, secs, re.M)
-off = addr - int(s[1], 16) + int(s[2], 16)
-data = open(lib, 'rb').read()[off:off + size]
-pkg = name[:-4] + 'l'                                    # icudt72_dat -> icudt72l (little-endian)
-open(f'{out}/{pkg}.dat', 'wb').write(data)
-open(f'{out}/name', 'w').write(f'{name} {pkg}\n')
-EOF
+  python3 "$ROOT/layer/py/icu_extract.py" "$OPT/lib/$icu" "$ICUDIR.tmp"
   read -r icusym icupkgname <"$ICUDIR.tmp/name"
   icupkg -l "$ICUDIR.tmp/$icupkgname.dat" >"$ICUDIR.tmp/all.txt"
   grep -E '\.cnv$|\.dict$|\.spp$|^unit/' "$ICUDIR.tmp/all.txt" >"$ICUDIR.tmp/remove.txt"
@@ -629,29 +571,7 @@ PHPFULL=$(sysrun "$SYS_CLI" -n -r 'echo PHP_VERSION;') || die "the package root'
   [[ $PHPV == 8.4 ]] && echo "$SYS/usr/share/zoneinfo/US/Eastern"
 } >"$LOGDIR/shipped-sources.txt"
 REBUILT=$([[ $PHPV == 8.2 ]] && echo "libgd2=$GDVER curl=$CURLVER" || true)
-python3 - "${OUT%.zip}.json" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS" "$LOGDIR/shipped-sources.txt" "$REBUILT" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}" <<'PY'
-import json, os, sys
-out, php, minor, suite, pkg, sysroot, sources, rebuilt, *ext = sys.argv[1:]
-versions = dict(l.split() for l in open(f"{sysroot}/.packages"))
-owner = {}
-for line in open(f"{sysroot}/.files"):
-    p, f = line.rstrip("\n").split(" ", 1)
-    owner[f] = p
-def norm(path):   # a path of the package root as the package lists it (merged /usr or not)
-    return "/" + os.path.relpath(os.path.realpath(path), sysroot)
-shipped = {}
-for src in open(sources).read().split():
-    if not src.startswith(sysroot + "/"):
-        continue   # the stubs (and 8.2's rebuilt libraries) are not Debian binary packages
-    f = norm(src)
-    p = owner.get("/" + os.path.relpath(src, sysroot)) or owner.get(f) or owner.get(f.replace("/usr/lib/", "/lib/", 1)) or owner.get(f.replace("/lib/", "/usr/lib/", 1))
-    if p is None:
-        sys.exit(f"no package owns {f}")
-    shipped[p] = versions[p]
-json.dump({"php": php, "php_minor": minor, "debian": suite, "php_package": pkg, "extensions": ext,
-           "packages": shipped, "rebuilt_from_source": dict(x.split("=", 1) for x in rebuilt.split())},
-          open(out, "w"), indent=1, sort_keys=True)
-PY
+python3 "$ROOT/layer/py/manifest.py" "${OUT%.zip}.json" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS" "$LOGDIR/shipped-sources.txt" "$REBUILT" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"
 zip_sizes layer "$OUT" "; Lambda limit: 250 MB with the function"
 printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
 # The ICU add-on layer: the ICU data left out above, as /opt/share/icu/<package>.dat. Optional;

@@ -41,9 +41,14 @@ LAMBDA_ENV=(PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin LANG=en_US.UTF-8 TZ=:UTC
   LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   AWS_LAMBDA_FUNCTION_NAME=lambda-fpm-test AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
   _HANDLER=bootstrap HOME=/tmp)
-# What the bridge adds to PHP's environment besides its own LAMBDA_FPM_* variables (the contract
-# src/php_fpm.rs and src/commands/php_cli.rs keep): the ini scan dir and the ICU add-on's directory.
-PHP_ENV=(PHP_INI_SCAN_DIR=/opt/php/conf.d:/var/task/php/conf.d ICU_DATA=/opt/share/icu)
+# php_env ROOT fpm|cli: sets PHP_ENV to what the bridge adds to PHP's environment, as the layer's
+# own bootstrap prints it inside ROOT (`bootstrap --php-env`, defined once in src/php_env.rs).
+php_env() {
+  mapfile -t PHP_ENV < <(env -i "${LAMBDA_ENV[@]}" "$CHROOT" "$1" /opt/bootstrap --php-env "$2" 2>&1)
+  if [[ ${#PHP_ENV[@]} -lt 4 || ${PHP_ENV[0]} != *=* ]]; then
+    fail "bootstrap --php-env $2 runs in the root (got: ${PHP_ENV[*]})"; PHP_ENV=(); return 1
+  fi
+}
 # The roots that get the ICU add-on layer as well, and what test.php must then report.
 with_icu_addon() { [[ $1 == bullseye ]]; }
 intl_expected() { if with_icu_addon "$1"; then echo 'all languages'; else echo 'en only'; fi; }
@@ -306,6 +311,7 @@ test_php_cli() {
   out=$(in_root "$r" /opt/bin/php -r 'echo php_ini_loaded_file(), " ", php_ini_scanned_files() ? "scanned" : "-", " ", ini_get("extension_dir");' 2>&1) || true
   [[ $out == "/opt/php/php.ini scanned /opt/lib/php/$PHPAPI" ]] && pass "php finds /opt/php/php.ini + conf.d with no options" ||
     fail "php finds /opt/php/php.ini + conf.d with no options (got: $out)"
+  php_env "$r" cli || return
   out=$(env -i "${LAMBDA_ENV[@]}" "${PHP_ENV[@]}" "$CHROOT" "$r" /opt/bin/php /mnt/wordpress/test.php 2>&1) || true
   if grep -q '=FAIL' <<<"$out" || ! grep -q '^iconv=ok' <<<"$out" || ! grep -q '^curl https GET.*=ok' <<<"$out"; then fail "php CLI: extension checks in test.php"; echo "$out" | sed 's/^/       | /'
   else pass "php CLI: mysqli/gd/intl/curl+https/openssl/mbstring/iconv/xml/zip/exif/fileinfo/sodium/tz checks ($(grep -c '=ok' <<<"$out") ok)"; fi
@@ -336,9 +342,8 @@ fcgi() {
 test_php_fpm() {
   local r=$1 log=$WORK/$(basename "$1")-php-fpm.log out pid i
   # spawned exactly as the bridge does (contract): env + flags; --allow-to-run-as-root since we are root
-  env -i "${LAMBDA_ENV[@]}" LAMBDA_FPM_SOCKET=/tmp/lambda-fpm/php-fpm.sock LAMBDA_FPM_PID=/tmp/lambda-fpm/php-fpm.pid \
-    LAMBDA_FPM_RUNTIME_DIR=/tmp/lambda-fpm LAMBDA_FPM_OPCACHE_DIR=/tmp/lambda-fpm/opcache "${PHP_ENV[@]}" \
-    "$CHROOT" "$r" /opt/bin/php-fpm --nodaemonize --force-stderr --fpm-config /opt/php/php-fpm.conf -c /opt/php/php.ini \
+  php_env "$r" fpm || return
+  env -i "${LAMBDA_ENV[@]}" "${PHP_ENV[@]}" "$CHROOT" "$r" /opt/bin/php-fpm --nodaemonize --force-stderr --fpm-config /opt/php/php-fpm.conf -c /opt/php/php.ini \
     --allow-to-run-as-root >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   for i in $(seq 1 100); do [[ -S $r/tmp/lambda-fpm/php-fpm.sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

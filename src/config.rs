@@ -309,6 +309,16 @@ impl Config {
         file_cache_dir(self.opcache_seed, &self.runtime_dir, &self.opcache_seed_dir)
     }
 
+    /// php-fpm's socket in the runtime directory.
+    pub fn php_fpm_socket(&self) -> PathBuf {
+        self.runtime_dir.join("php-fpm.sock")
+    }
+
+    /// php-fpm's pid file in the runtime directory.
+    pub fn php_fpm_pid_file(&self) -> PathBuf {
+        self.runtime_dir.join("php-fpm.pid")
+    }
+
     /// The seed archive new sandboxes restore (copy mode).
     /// The code mirror's generation marker on EFS ("" when the mirror is off).
     pub fn code_generation_file(&self) -> String {

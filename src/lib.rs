@@ -30,6 +30,7 @@ pub(crate) mod mirror_sync;
 pub mod opcache;
 pub(crate) mod origin;
 pub(crate) mod payload_fit;
+pub mod php_env;
 pub(crate) mod php_fpm;
 pub(crate) mod php_request;
 pub(crate) mod reply;

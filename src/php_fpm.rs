@@ -44,16 +44,12 @@ pub struct SpawnConfig {
     pub binary: PathBuf,
     pub fpm_conf: PathBuf,
     pub php_ini: PathBuf,
-    pub ini_scan_dir: String,
-    /// Exported as `ICU_DATA` (the ICU add-on layer's directory).
-    pub icu_data: String,
     pub runtime_dir: PathBuf,
-    /// opcache.file_cache (exported as LAMBDA_FPM_OPCACHE_DIR for php.ini).
-    pub opcache_dir: PathBuf,
+    pub socket: PathBuf,
+    pub pid_file: PathBuf,
     pub start_timeout: Duration,
-    /// Exported as `LAMBDA_FPM_CODE_GENERATION_FILE` (the code mirror's marker on EFS, which
-    /// the shipped wp-config.php rewrites when WordPress changed code); empty: mirror off.
-    pub code_generation_file: String,
+    /// php-fpm's process environment (`php_env`).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl SpawnConfig {
@@ -62,19 +58,12 @@ impl SpawnConfig {
             binary: c.php_fpm.clone(),
             fpm_conf: c.php_fpm_conf.clone(),
             php_ini: c.php_ini.clone(),
-            ini_scan_dir: c.php_ini_scan_dir.clone(),
-            icu_data: c.icu_data.clone(),
             runtime_dir: c.runtime_dir.clone(),
-            opcache_dir: c.opcache_dir(),
+            socket: c.php_fpm_socket(),
+            pid_file: c.php_fpm_pid_file(),
             start_timeout: c.php_start_timeout,
-            code_generation_file: c.code_generation_file(),
+            env: crate::php_env::vars(c, crate::php_env::Process::Fpm),
         }
-    }
-    pub fn socket(&self) -> PathBuf {
-        self.runtime_dir.join("php-fpm.sock")
-    }
-    pub fn pid_file(&self) -> PathBuf {
-        self.runtime_dir.join("php-fpm.pid")
     }
 }
 
@@ -97,7 +86,7 @@ impl PhpFpm {
     /// Creates the supervisor without starting php-fpm.
     pub fn new(cfg: SpawnConfig) -> PhpFpm {
         PhpFpm {
-            socket: cfg.socket(),
+            socket: cfg.socket.clone(),
             cfg,
             running: tokio::sync::Mutex::new(None),
             stderr_tail: Arc::new(Mutex::new(VecDeque::new())),
@@ -175,20 +164,11 @@ impl PhpFpm {
             // Locally and in CI we run as root; on Lambda we never are.
             command.arg("--allow-to-run-as-root");
         }
+        command.envs(self.cfg.env.iter().map(|(k, v)| (k, v)));
+        for name in crate::php_env::REMOVED {
+            command.env_remove(name);
+        }
         command
-            .env("LAMBDA_FPM_SOCKET", &self.socket)
-            .env("LAMBDA_FPM_PID", self.cfg.pid_file())
-            .env("LAMBDA_FPM_RUNTIME_DIR", &self.cfg.runtime_dir)
-            .env("LAMBDA_FPM_OPCACHE_DIR", &self.cfg.opcache_dir)
-            .env("PHP_INI_SCAN_DIR", &self.cfg.ini_scan_dir)
-            .env("ICU_DATA", &self.cfg.icu_data)
-            .env(
-                "LAMBDA_FPM_CODE_GENERATION_FILE",
-                &self.cfg.code_generation_file,
-            )
-            // Workers inherit the environment (clear_env = no: wp-config reads DB settings
-            // from it), and PHP shows it in $_SERVER: the origin secret must not be there.
-            .env_remove("LAMBDA_FPM_ORIGIN_SECRET")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -274,8 +254,8 @@ pub(crate) fn kill_group(pid: i32) {
 
 /// Removes a socket and pid file left by a killed sandbox, and kills the php-fpm they name.
 fn clean_stale(cfg: &SpawnConfig) {
-    let pid_file = cfg.pid_file();
-    if let Ok(text) = std::fs::read_to_string(&pid_file) {
+    let pid_file = &cfg.pid_file;
+    if let Ok(text) = std::fs::read_to_string(pid_file) {
         if let Ok(pid) = text.trim().parse::<i32>() {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if String::from_utf8_lossy(&cmdline).contains("php-fpm") {
@@ -283,9 +263,9 @@ fn clean_stale(cfg: &SpawnConfig) {
                 kill_group(pid);
             }
         }
-        let _ = std::fs::remove_file(&pid_file);
+        let _ = std::fs::remove_file(pid_file);
     }
-    match std::fs::remove_file(cfg.socket()) {
+    match std::fs::remove_file(&cfg.socket) {
         Ok(()) => tracing::info!(target: "php-fpm", "removed stale socket"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => tracing::warn!(target: "php-fpm", error = %e, "cannot remove stale socket"),

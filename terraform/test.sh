@@ -34,13 +34,12 @@ done
 [ -n "$TOOL" ] || setup_error "this suite needs the offline Terraform harness (real terraform validate/test with no network), shared/tools/terraform-offline/, beside the clone: looked for $(cd "$REPO/.." && pwd)/shared/tools/terraform-offline and /work/shared/tools/terraform-offline (CI puts ../shared there; see README.md, suite terraform)"
 
 # --- python3 with venv (the tool's stub providers and the PyPI terraform need it) ---
+# shellcheck source=../scripts/lib/apt.sh
+. "$REPO/scripts/lib/apt.sh"
+APT_WHO=terraform
 apt_install() {
   command -v apt-get >/dev/null || setup_error "need $*, and apt-get is not available"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  say "installing $* with apt-get"
-  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-    setup_error "apt-get install $* failed"
+  apt_ensure "$@" || setup_error "apt-get install $* failed"
 }
 if ! command -v python3 >/dev/null; then apt_install python3 python3-venv; fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_install python3-venv; fi

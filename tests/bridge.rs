@@ -1049,3 +1049,55 @@ async fn php_fpm_and_its_workers_die_with_the_bridge() {
         );
     }
 }
+
+#[test]
+fn php_env_prints_what_php_fpm_and_the_cli_get() {
+    let env = [
+        ("LAMBDA_FPM_DOCUMENT_ROOT", "/mnt/site"),
+        ("LAMBDA_FPM_RUNTIME_DIR", "/tmp/lambda-fpm-php-env"),
+        ("LAMBDA_FPM_PHP_INI_SCAN_DIR", "/opt/php/conf.d:/x"),
+        ("LAMBDA_FPM_ORIGIN_SECRET", "a-secret-of-sufficient-length"),
+    ];
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .output()
+            .unwrap()
+    };
+    let config = lambda_fpm::config::Config::from_lookup(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    for (args, process) in [
+        (&["--php-env"][..], lambda_fpm::php_env::Process::Fpm),
+        (&["--php-env", "fpm"][..], lambda_fpm::php_env::Process::Fpm),
+        (&["--php-env", "cli"][..], lambda_fpm::php_env::Process::Cli),
+    ] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text, lambda_fpm::php_env::lines(&config, process));
+        assert!(!text.contains("a-secret"), "{text}");
+    }
+    let fpm = String::from_utf8(run(&["--php-env"]).stdout).unwrap();
+    assert!(
+        fpm.contains("LAMBDA_FPM_SOCKET=/tmp/lambda-fpm-php-env/php-fpm.sock\n"),
+        "{fpm}"
+    );
+    // a wrong argument is a usage error, a bad setting names the variable; neither starts a runtime
+    let out = run(&["--php-env", "apache"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: bootstrap"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .args(["--php-env"])
+        .env_clear()
+        .env("LAMBDA_FPM_INVOKE_MODE", "bad")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LAMBDA_FPM_INVOKE_MODE"));
+}

@@ -18,11 +18,12 @@ pub struct PhpFpm {
 }
 
 impl PhpFpm {
+    /// Starts `binary` with `env`: the site's variables and the bridge's php-fpm environment
+    /// for `runtime_dir` ([`crate::lambda::php_env`]).
     pub fn start(
         binary: &Path,
         ini: &Path,
         conf: &Path,
-        scan_dir: &str,
         runtime_dir: &Path,
         env: &[(String, String)],
         log: &Path,
@@ -39,11 +40,7 @@ impl PhpFpm {
         if unsafe { libc::geteuid() } == 0 {
             cmd.arg("--allow-to-run-as-root");
         }
-        cmd.env("LAMBDA_FPM_SOCKET", &socket)
-            .env("LAMBDA_FPM_PID", runtime_dir.join("php-fpm.pid"))
-            .env("LAMBDA_FPM_RUNTIME_DIR", runtime_dir)
-            .env("PHP_INI_SCAN_DIR", scan_dir)
-            .envs(env.iter().map(|(k, v)| (k, v)))
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

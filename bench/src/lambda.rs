@@ -100,6 +100,30 @@ pub struct BridgeSpec {
     pub log: PathBuf,
 }
 
+/// The environment the bridge would give php-fpm for `spec` (`bootstrap --php-env`), so the
+/// direct-FastCGI baseline starts php-fpm exactly as the bridge does.
+pub fn php_env(spec: &BridgeSpec) -> Result<Vec<(String, String)>> {
+    let out = std::process::Command::new(&spec.bootstrap)
+        .arg("--php-env")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .with_context(|| format!("running {} --php-env", spec.bootstrap.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} --php-env: {}",
+            spec.bootstrap.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
 /// A running `bootstrap`, attached to a [`RuntimeApi`].
 pub struct Bridge {
     pub child: tokio::process::Child,

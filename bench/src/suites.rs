@@ -288,13 +288,21 @@ pub async fn direct_vs_bridge(
     let ini_d = site.ini_with_cache(&rt_direct, "direct-fpm", &[])?;
     let ini_b = site.ini_with_cache(&rt_bridge, "direct-bridge", &[])?;
     std::fs::create_dir_all(rt_bridge.join("opcache"))?;
+    // php-fpm as the bridge starts it (its environment from `bootstrap --php-env`)
+    let spec = site.bridge_spec(
+        &site.docroot,
+        &ini_d,
+        &rt_direct,
+        &site.work.join("direct/php-env.log"),
+    );
+    let mut env = site.env.clone();
+    env.extend(lambda::php_env(&spec)?);
     let mut fpm = PhpFpm::start(
         &site.php_fpm,
         &ini_d,
         &site.conf,
-        &site.scan_dir,
         &rt_direct,
-        &site.env,
+        &env,
         &site.work.join("direct/php-fpm.log"),
     )?;
     let api = RuntimeApi::start().await?;

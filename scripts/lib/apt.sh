@@ -1,5 +1,6 @@
 # scripts/lib/apt.sh: install Debian packages that are missing, the one way every script here does
-# it (sourced by scripts/local, scripts/test, bench/run.sh, layer/test-portable.sh).
+# it (sourced by scripts/local, scripts/test, bench/run.sh, layer/build.sh, layer/test-portable.sh,
+# terraform/test.sh).
 #
 #   apt_ensure PKG...   returns 0 when every PKG is installed (installing the missing ones first);
 #                       otherwise prints the last lines of apt's output and returns non-zero.

@@ -16,8 +16,17 @@ async fn main() -> ExitCode {
     bound_allocator_retention();
     let config = match Config::from_env() {
         Ok(c) => c,
+        Err(e) if std::env::args().nth(1).is_some() => {
+            eprintln!("bootstrap: {e}");
+            return ExitCode::FAILURE;
+        }
         Err(e) => return init_failed(&e.to_string()).await,
     };
+    // `bootstrap --php-env [fpm|cli]`: the environment PHP gets from this configuration
+    // (lambda_fpm::php_env), for tools that start PHP themselves (bench, layer tests).
+    if let Some(arg) = std::env::args().nth(1) {
+        return print_php_env(&config, &arg, std::env::args().nth(2).as_deref());
+    }
     lambda_fpm::logging::init(config.log_format);
     let bridge = match Bridge::init(config).await {
         Ok(b) => Arc::new(b),
@@ -127,4 +136,20 @@ fn bound_allocator_retention() {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
         }
     }
+}
+
+fn print_php_env(config: &Config, flag: &str, process: Option<&str>) -> ExitCode {
+    use lambda_fpm::php_env::{Process, lines};
+    let process = match (flag, process) {
+        ("--php-env", None | Some("fpm")) => Process::Fpm,
+        ("--php-env", Some("cli")) => Process::Cli,
+        _ => {
+            eprintln!(
+                "usage: bootstrap (no arguments: the Lambda runtime) | bootstrap --php-env [fpm|cli]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", lines(config, process));
+    ExitCode::SUCCESS
 }

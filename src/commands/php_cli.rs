@@ -155,14 +155,11 @@ async fn run_php(
         .arg("log_errors=On")
         .args(&spec.args)
         .current_dir(root)
-        .env("PHP_INI_SCAN_DIR", &config.php_ini_scan_dir)
-        .env("ICU_DATA", &config.icu_data)
-        .env(
-            "LAMBDA_FPM_CODE_GENERATION_FILE",
-            config.code_generation_file(),
-        )
-        .env("LAMBDA_FPM_RUNTIME_DIR", &config.runtime_dir)
-        .env_remove("LAMBDA_FPM_ORIGIN_SECRET")
+        .envs(crate::php_env::vars(config, crate::php_env::Process::Cli));
+    for name in crate::php_env::REMOVED {
+        command.env_remove(name);
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
