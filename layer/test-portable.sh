@@ -42,9 +42,11 @@ LAMBDA_ENV=(PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin LANG=en_US.UTF-8 TZ=:UTC
   AWS_LAMBDA_FUNCTION_NAME=lambda-fpm-test AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
   _HANDLER=bootstrap HOME=/tmp)
 # php_env ROOT fpm|cli: sets PHP_ENV to what the bridge adds to PHP's environment, as the layer's
-# own bootstrap prints it inside ROOT (`bootstrap --php-env`, defined once in src/php_env.rs).
+# own bootstrap prints it inside ROOT (`bootstrap --php-env`, defined once in src/php_env.rs), run
+# through the layer's loader so a root with no libc at all works too.
 php_env() {
-  mapfile -t PHP_ENV < <(env -i "${LAMBDA_ENV[@]}" "$CHROOT" "$1" /opt/bootstrap --php-env "$2" 2>&1)
+  mapfile -t PHP_ENV < <(env -i "${LAMBDA_ENV[@]}" "$CHROOT" "$1" /opt/lib/ld-linux-x86-64.so.2 --library-path /opt/lib \
+    /opt/bootstrap --php-env "$2" 2>&1)
   if [[ ${#PHP_ENV[@]} -lt 4 || ${PHP_ENV[0]} != *=* ]]; then
     fail "bootstrap --php-env $2 runs in the root (got: ${PHP_ENV[*]})"; PHP_ENV=(); return 1
   fi

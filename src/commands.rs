@@ -1,12 +1,12 @@
 //! Non-HTTP invocations: the `{"lambda_fpm": {"command": ...}}` envelope (docs/operations.md).
 //!
 //! - `install`: put WordPress onto an empty document root from a zip/tar.gz at an https:// URL
-//!   or s3:// object ([`install`]);
-//! - `php`: run the php CLI in the document root, e.g. wp-cli ([`php_cli`]);
-//! - `cron`: run WordPress's due cron events through php-fpm ([`cron`]);
-//! - `warm`: start php-fpm and optionally pre-compile paths into opcache ([`warm`]).
+//!   or s3:// object (`install`);
+//! - `php`: run the php CLI in the document root, e.g. wp-cli (`php_cli`);
+//! - `cron`: run WordPress's due cron events through php-fpm (`cron`);
+//! - `warm`: start php-fpm and optionally pre-compile paths into opcache (`warm`).
 //!
-//! The envelope is parsed by the pure [`envelope::parse`]. Every command answers one JSON
+//! The envelope is parsed by the pure `envelope::parse`. Every command answers one JSON
 //! document `{"ok": true|false, "command": "<name>", "ms": <total>, ...}`. A failed command
 //! (including a malformed envelope) fails the invocation: the Lambda result is an error whose
 //! `errorMessage` is that JSON document, so `aws lambda invoke` reports `FunctionError`, the

@@ -2,12 +2,15 @@
 //! Lambda HTTP events into FastCGI requests to a bundled php-fpm, and serves static files
 //! itself.
 //!
-//! Pure cores (no IO, unit-tested): [`config`], [`event`], [`origin`], [`routing`],
-//! [`cgi_env`], [`cgi_response`], [`cache_policy`], [`conditional`], [`encoding`], [`deadline`],
-//! [`runtime_restart`], [`payload_fit`].
-//! IO shells: [`php_fpm`] (supervisor), [`fastcgi_transport`], [`static_files`],
-//! [`fs_probe`], [`invocation`] (HTTP or command), [`handler`] (the HTTP side), [`commands`], [`opcache_seed`],
-//! [`opcache_prime`], [`metadata_prefetch`], [`logging`].
+//! Pure cores (no IO, unit-tested): `config`, `event`, `origin`, `routing`,
+//! `cgi_env`, `cgi_response`, `cache_policy`, `conditional`, `encoding`, `deadline`,
+//! `payload_fit`, `php_env`, `code_mirror`, `runtime_restart`.
+//! IO shells: `bridge` (state, init), `invocation` (HTTP or command), `http` (decide one
+//! outcome), `reply` (deliver it; `request_log`), `php_request` (the one way PHP runs),
+//! `php_fpm` (supervisor), `fastcgi_transport`, `static_files`, `fs_probe`, `opcache`,
+//! `mirror_sync`, `mirror_store`, `commands`, `logging`.
+//!
+//! Modules are `pub(crate)` unless `bootstrap` or the integration tests use them.
 
 pub mod bridge;
 pub(crate) mod cache_policy;

@@ -47,6 +47,14 @@ pub fn vars(config: &Config, process: Process) -> Vec<(&'static str, String)> {
     vars
 }
 
+/// Gives a command about to start PHP these variables, and removes [`REMOVED`].
+pub fn apply(command: &mut tokio::process::Command, vars: &[(&'static str, String)]) {
+    command.envs(vars.iter().map(|(k, v)| (k, v)));
+    for name in REMOVED {
+        command.env_remove(name);
+    }
+}
+
 /// `KEY=VALUE` lines of [`vars`] (`bootstrap --php-env`).
 pub fn lines(config: &Config, process: Process) -> String {
     vars(config, process)

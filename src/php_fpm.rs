@@ -164,10 +164,7 @@ impl PhpFpm {
             // Locally and in CI we run as root; on Lambda we never are.
             command.arg("--allow-to-run-as-root");
         }
-        command.envs(self.cfg.env.iter().map(|(k, v)| (k, v)));
-        for name in crate::php_env::REMOVED {
-            command.env_remove(name);
-        }
+        crate::php_env::apply(&mut command, &self.cfg.env);
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

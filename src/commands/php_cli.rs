@@ -154,11 +154,9 @@ async fn run_php(
         .arg("-d")
         .arg("log_errors=On")
         .args(&spec.args)
-        .current_dir(root)
-        .envs(crate::php_env::vars(config, crate::php_env::Process::Cli));
-    for name in crate::php_env::REMOVED {
-        command.env_remove(name);
-    }
+        .current_dir(root);
+    let vars = crate::php_env::vars(config, crate::php_env::Process::Cli);
+    crate::php_env::apply(&mut command, &vars);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

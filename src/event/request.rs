@@ -1,7 +1,7 @@
-//! Incoming: an event of any supported source into one [`HttpRequest`] (pure, no IO).
+//! Incoming: an event of any supported source into one `HttpRequest` (pure, no IO).
 //!
-//! Each source has its own function naming where it keeps each field ([`v2`], [`v1`], [`alb`]);
-//! what they share (method check, headers, cookies, body) is read once in [`parse_http`].
+//! Each source has its own function naming where it keeps each field (`v2`, `v1`, `alb`);
+//! what they share (method check, headers, cookies, body) is read once in `parse_http`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -1,15 +1,15 @@
 //! The opcache warm start: how a new sandbox gets compiled scripts instead of compiling
 //! WordPress itself on its first request.
 //!
-//! - [`seed`]: the opcache file cache of a warmed sandbox, published to EFS as an archive
+//! - `seed`: the opcache file cache of a warmed sandbox, published to EFS as an archive
 //!   (`warm`, `cron`) and unpacked by every new sandbox at init (`LAMBDA_FPM_OPCACHE_SEED`);
-//! - [`prefetch`]: right after the unpacking, the seed's scripts are looked up in parallel so
+//! - `prefetch`: right after the unpacking, the seed's scripts are looked up in parallel so
 //!   the first request's path walks hit the kernel's caches instead of EFS one at a time;
-//! - [`prime`]: optionally, the whole file cache is loaded into shared memory during init
+//! - `prime`: optionally, the whole file cache is loaded into shared memory during init
 //!   (`LAMBDA_FPM_OPCACHE_PRIME`).
 //!
-//! This module is what `bridge` calls: [`restore_seed`] (beside php-fpm's start),
-//! [`prime_if_wanted`] (once php-fpm runs) and [`publish_seed`] (the commands). Each logs its
+//! This module is what `bridge` calls: `restore_seed` (beside php-fpm's start),
+//! `prime_if_wanted` (once php-fpm runs) and `publish_seed` (the commands). Each logs its
 //! result (target `init` or `command`); none can fail init.
 
 pub mod prefetch;
