@@ -35,7 +35,12 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         let rel = path.strip_prefix(&src).unwrap();
-        let top = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let top = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let top = top.trim_end_matches(".rs").to_string();
         if top == "lib" || top == "bin" || rel.ends_with("tests.rs") {
             continue;
@@ -105,7 +110,10 @@ fn pure_cores_import_only_pure_cores() {
         let deps = graph
             .get(*core)
             .unwrap_or_else(|| panic!("no module {core}"));
-        let io: Vec<_> = deps.iter().filter(|d| !PURE.contains(&d.as_str())).collect();
+        let io: Vec<_> = deps
+            .iter()
+            .filter(|d| !PURE.contains(&d.as_str()))
+            .collect();
         assert!(io.is_empty(), "{core} imports IO shells: {io:?}");
     }
 }
