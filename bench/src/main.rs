@@ -106,6 +106,10 @@ struct SiteArgs {
     /// KEY=VALUE file with the WordPress DB settings (scripts/local's run/watch-PORT.env)
     #[arg(long)]
     env_file: Option<PathBuf>,
+    /// A LAMBDA_FPM_* setting (KEY=VALUE) for every bridge the run starts, e.g.
+    /// LAMBDA_FPM_CODE_MIRROR=off; repeatable (the suites' own settings still win)
+    #[arg(long = "bridge-env", value_name = "KEY=VALUE")]
+    bridge_env: Vec<String>,
     /// Host header WordPress sees
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -217,10 +221,16 @@ fn site(a: &SiteArgs) -> Result<Site> {
     };
     // keep only what PHP needs from scripts/local's env file (the suites set LAMBDA_FPM_*
     // themselves), plus glibc's MALLOC_* tunables for allocator experiments on the bridge
-    let env = env
+    let mut env: Vec<(String, String)> = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("WORDPRESS_") || k.starts_with("MALLOC_"))
         .collect();
+    for setting in &a.bridge_env {
+        match setting.split_once('=') {
+            Some((k, v)) if k.starts_with("LAMBDA_FPM_") => env.push((k.into(), v.into())),
+            _ => bail!("--bridge-env {setting:?}: LAMBDA_FPM_<NAME>=<value> expected"),
+        }
+    }
     for (what, p) in [
         ("bootstrap", &a.bootstrap),
         ("php.ini", &a.ini),

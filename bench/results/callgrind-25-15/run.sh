@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # $1 tag, $2 bootstrap binary. Runs lambda-fpm-bench serve with bootstrap under callgrind.
 # The document root (CG_DOCROOT) holds hello.php, page.php, style.css, big.bin as bench/README.md describes.
+# CG_SERVE_ARGS: more arguments for lambda-fpm-bench serve (e.g. --bridge-env LAMBDA_FPM_CODE_MIRROR=off).
 mkdir -p /tmp/cg
 set -uo pipefail
 tag=$1 bin=$2 port=9402
@@ -11,7 +12,7 @@ W
 chmod +x /tmp/cg/wrap-$tag
 rm -f /tmp/cg/$tag.*.out*
 cd /work/main
-./target/release/lambda-fpm-bench serve --bootstrap /tmp/cg/wrap-$tag --docroot ${CG_DOCROOT:-/tmp/cg/docroot} --work /tmp/cg/work-$tag --listen 127.0.0.1:$port >/tmp/cg/serve-$tag.log 2>&1 &
+./target/release/lambda-fpm-bench serve --bootstrap /tmp/cg/wrap-$tag --docroot ${CG_DOCROOT:-/tmp/cg/docroot} --work /tmp/cg/work-$tag --listen 127.0.0.1:$port ${CG_SERVE_ARGS:-} >/tmp/cg/serve-$tag.log 2>&1 &
 srv=$!
 for i in $(seq 1 120); do curl -s -o /dev/null -m 60 "http://127.0.0.1:$port/hello.php" && break; sleep 1; done
 pid=$(pgrep -f "callgrind-out-file=/tmp/cg/$tag" | head -1)
