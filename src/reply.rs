@@ -343,3 +343,173 @@ fn gzip(data: &[u8]) -> std::io::Result<Bytes> {
     encoder.write_all(data)?;
     Ok(Bytes::from(encoder.finish()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: usize = 64 * 1024;
+
+    fn shape(mode: InvokeMode, head_only: bool, gzip: bool) -> Shape<'static> {
+        Shape {
+            kind: EventKind::ApiGatewayV2,
+            mode,
+            head_only,
+            accept_encoding: gzip.then_some("gzip, br"),
+            limit: LIMIT,
+        }
+    }
+
+    fn response(content_type: &str, body: Vec<u8>) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), content_type.into()),
+                ("etag".into(), "\"x\"".into()),
+            ],
+            body: Bytes::from(body),
+        }
+    }
+
+    /// Text that compresses well but is larger than the limit.
+    fn big_text() -> Vec<u8> {
+        "<p>lambda-fpm</p>\n".repeat(LIMIT / 8).into_bytes()
+    }
+
+    /// Bytes that do not compress (a simple LCG), larger than the limit.
+    fn big_binary() -> Vec<u8> {
+        let mut x: u32 = 12345;
+        (0..LIMIT * 2)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    fn log() -> RequestLog {
+        let request = crate::event::HttpRequest {
+            kind: EventKind::ApiGatewayV2,
+            method: "GET".into(),
+            path: "/".into(),
+            query: String::new(),
+            headers: vec![],
+            cookies: vec![],
+            body: Bytes::new(),
+            source_ip: None,
+            protocol: "HTTP/1.1".into(),
+        };
+        RequestLog::new("req-1", &request, false, std::time::Instant::now())
+    }
+
+    #[test]
+    fn a_small_response_is_shaped_as_it_is() {
+        let shape = shape(InvokeMode::Buffered, false, true);
+        let (r, value, note) = fit(response("text/html", b"hi".to_vec()), &shape)
+            .ok()
+            .unwrap();
+        assert_eq!(r.body, "hi");
+        assert_eq!(value["statusCode"], 200);
+        assert_eq!(value["body"], "hi");
+        assert!(note.is_none());
+    }
+
+    #[test]
+    fn head_sends_no_body() {
+        let shape = shape(InvokeMode::Buffered, true, false);
+        let (r, value, _) = fit(response("text/html", big_text()), &shape).ok().unwrap();
+        assert!(r.body.is_empty());
+        assert_eq!(value["body"], "");
+    }
+
+    #[test]
+    fn too_large_text_is_gzipped_when_the_client_takes_gzip() {
+        let shape = shape(InvokeMode::Buffered, false, true);
+        let (r, value, note) = fit(response("text/html", big_text()), &shape).ok().unwrap();
+        assert_eq!(r.header("content-encoding"), Some("gzip"));
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        assert!(
+            r.header("etag").is_none(),
+            "the etag was for the identity body"
+        );
+        assert!(r.body.len() < LIMIT);
+        assert_eq!(value["isBase64Encoded"], true);
+        assert!(note.unwrap().starts_with("gzip on the fly"));
+    }
+
+    #[test]
+    fn too_large_without_gzip_or_incompressible_is_a_502_naming_the_setting() {
+        for (shape, body, ct) in [
+            (
+                shape(InvokeMode::Buffered, false, false),
+                big_text(),
+                "text/html",
+            ),
+            (
+                shape(InvokeMode::Buffered, false, true),
+                big_binary(),
+                "image/png",
+            ),
+        ] {
+            let failed = fit(response(ct, body), &shape).err().unwrap();
+            assert_eq!(failed.status, 502);
+            assert!(
+                failed
+                    .detail
+                    .contains("LAMBDA_FPM_INVOKE_MODE=response_stream")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn buffered_mode_hands_over_one_payload() {
+        let shape = shape(InvokeMode::Buffered, false, false);
+        let reply = send(
+            Outcome::Buffered(response("text/plain", b"ok".to_vec())),
+            &shape,
+            log(),
+        )
+        .await;
+        match reply {
+            FunctionResponse::BufferedResponse(v) => assert_eq!(v["body"], "ok"),
+            FunctionResponse::StreamingResponse(_) => panic!("streamed in buffered mode"),
+        }
+        // a payload that cannot fit becomes the bridge's own 502, still a payload
+        let reply = send(
+            Outcome::Buffered(response("image/png", big_binary())),
+            &shape,
+            log(),
+        )
+        .await;
+        match reply {
+            FunctionResponse::BufferedResponse(v) => {
+                assert_eq!(v["statusCode"], 502);
+                assert!(v["body"].as_str().unwrap().contains("too large"));
+            }
+            FunctionResponse::StreamingResponse(_) => panic!("streamed in buffered mode"),
+        }
+    }
+
+    #[tokio::test]
+    async fn stream_mode_streams_even_a_buffered_answer() {
+        let shape = shape(InvokeMode::ResponseStream, false, false);
+        let big = big_binary();
+        let reply = send(
+            Outcome::Buffered(response("image/png", big.clone())),
+            &shape,
+            log(),
+        )
+        .await;
+        let FunctionResponse::StreamingResponse(s) = reply else {
+            panic!("buffered in stream mode")
+        };
+        assert_eq!(s.metadata_prelude.status_code, 200);
+        assert_eq!(s.metadata_prelude.headers["content-type"], "image/png");
+        let chunks: Vec<_> = s.stream.collect().await;
+        let body: Vec<u8> = chunks
+            .into_iter()
+            .flat_map(|c| c.unwrap().to_vec())
+            .collect();
+        assert_eq!(body, big, "no payload limit applies to a stream");
+    }
+}
