@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # $1 tag, $2 bootstrap binary. Runs lambda-fpm-bench serve with bootstrap under callgrind.
 # The document root (CG_DOCROOT) holds hello.php, page.php, style.css, big.bin as bench/README.md describes.
+# CG_VALGRIND_ARGS: more valgrind options (e.g. --collect-systime=nsec to count system calls).
 # CG_SERVE_ARGS: more arguments for lambda-fpm-bench serve (e.g. --bridge-env LAMBDA_FPM_CODE_MIRROR=off).
 mkdir -p /tmp/cg
 set -uo pipefail
 tag=$1 bin=$2 port=9402
 cat > /tmp/cg/wrap-$tag <<W
 #!/bin/sh
-exec valgrind --tool=callgrind --callgrind-out-file=/tmp/cg/$tag.%p.out $bin
+exec valgrind --tool=callgrind ${CG_VALGRIND_ARGS:-} --callgrind-out-file=/tmp/cg/$tag.%p.out $bin
 W
 chmod +x /tmp/cg/wrap-$tag
 rm -f /tmp/cg/$tag.*.out*
