@@ -210,7 +210,31 @@ pub fn is_php_lookalike(name: &str) -> bool {
 }
 
 /// Routes a decoded request path. `query` is the raw query string (kept for redirects).
+///
+/// The deny rules judge the URL's names and then, again, whatever the URL resolved to: a
+/// directory's `index.php` or `index.html` and the front controller are held to the same rules
+/// as a URL naming them (`/wp-content/uploads/2024/` must not run the `index.php` that
+/// `/wp-content/uploads/2024/index.php` may not).
 pub fn route(raw_path: &str, query: &str, front_controller: &str, fs: &impl FileProbe) -> Route {
+    let decided = resolve(raw_path, query, front_controller, fs);
+    let resolved = match &decided {
+        Route::Php(target) => &target.relative,
+        Route::Static { relative } => relative,
+        Route::Redirect { .. } | Route::Deny(_) => return decided,
+    };
+    let segments: Vec<String> = resolved
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match deny_by_name(&segments) {
+        Some(reason) => Route::Deny(reason),
+        None => decided,
+    }
+}
+
+/// `route` before the resolved target is judged.
+fn resolve(raw_path: &str, query: &str, front_controller: &str, fs: &impl FileProbe) -> Route {
     let (segments, trailing_slash) = match decode_path(raw_path) {
         Ok(v) => v,
         Err(reason) => return Route::Deny(reason),
@@ -738,5 +762,66 @@ mod tests {
             (vec!["a".into(), "b".into()], false)
         );
         assert_eq!(decode_path("/").unwrap(), (vec![], true));
+    }
+
+    /// A tree where a directory's index, or the front controller, is a script the deny rules
+    /// refuse by name.
+    fn tree_with(extra_dirs: &[&str], extra_files: &[&str]) -> Tree {
+        let mut t = Tree::wordpress();
+        for d in extra_dirs {
+            t.0.insert(d.to_string(), Probe::Dir);
+        }
+        for f in extra_files {
+            t.0.insert(f.to_string(), Probe::File);
+        }
+        t
+    }
+
+    #[test]
+    fn a_directory_index_is_judged_like_the_url_naming_it() {
+        let t = tree_with(
+            &["wp-content/uploads/2024/evil"],
+            &[
+                "wp-content/uploads/2024/index.php",
+                "wp-content/uploads/2024/evil/index.html",
+            ],
+        );
+        // the script itself is refused by name ...
+        assert_eq!(
+            route("/wp-content/uploads/2024/index.php", "", "/index.php", &t),
+            Route::Deny(DenyReason::PhpInUploads)
+        );
+        // ... and so is the directory that resolves to it, in any spelling
+        for path in [
+            "/wp-content/uploads/2024/",
+            "/wp-content/uploads/2024//",
+            "/wp-content/uploads/2%3024/",
+            "/wp-content/%75ploads/2024/",
+        ] {
+            let decided = route(path, "", "/index.php", &t);
+            assert!(
+                matches!(decided, Route::Deny(_)),
+                "{path} ran the uploads index: {decided:?}"
+            );
+        }
+        // a static index in uploads is still served
+        assert_eq!(
+            route("/wp-content/uploads/2024/evil/", "", "/index.php", &t),
+            stat("wp-content/uploads/2024/evil/index.html")
+        );
+    }
+
+    #[test]
+    fn a_front_controller_the_rules_refuse_is_refused() {
+        let t = tree_with(&[], &["wp-content/uploads/front.php"]);
+        assert_eq!(
+            route("/2024/hello/", "", "/wp-content/uploads/front.php", &t),
+            Route::Deny(DenyReason::PhpInUploads)
+        );
+        let t = tree_with(&[".hidden"], &[".hidden/front.php"]);
+        assert_eq!(
+            route("/2024/hello/", "", "/.hidden/front.php", &t),
+            Route::Deny(DenyReason::Dotfile)
+        );
     }
 }

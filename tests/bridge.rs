@@ -383,6 +383,10 @@ async fn deny_table_never_leaks_content() {
         ("/wp-content/uploads/2024/shell.php", 403),
         ("/wp-content/uploads/2024/x.jpg/y.php", 403),
         ("/wp-content/uploads/2024/x.jpg/index.php", 403),
+        // a directory index is the script it resolves to: refused like its own URL
+        ("/wp-content/uploads/2024/index.php", 403),
+        ("/wp-content/uploads/2024/", 403),
+        ("/wp-content/uploads/2%3024/", 403),
         ("/../etc/passwd", 400),
         ("/%2e%2e/%2e%2e/etc/passwd", 400),
         ("/assets/..%2f..%2fwp-config.php", 400),
@@ -1100,4 +1104,16 @@ fn php_env_prints_what_php_fpm_and_the_cli_get() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("LAMBDA_FPM_INVOKE_MODE"));
+}
+
+#[tokio::test]
+async fn a_user_ini_in_the_document_root_is_never_read() {
+    // userini/.user.ini sets auto_prepend_file to an "image" next to it: with php-fpm's default
+    // user_ini.filename that image would run as PHP before every script in the directory.
+    let lambda = Lambda::start("userini", &[]).await;
+    for _ in 0..2 {
+        let r = v2(lambda.invoke(get("/userini/page.php", "")).await);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.text(), "page\n");
+    }
 }
