@@ -1117,3 +1117,30 @@ async fn a_user_ini_in_the_document_root_is_never_read() {
         assert_eq!(r.text(), "page\n");
     }
 }
+
+#[tokio::test]
+async fn php_cannot_read_the_origin_secret_anywhere() {
+    const SECRET: &str = "origin-secret-value-f3a9c1d7e2b8";
+    let lambda = Lambda::start("procenv", &[("LAMBDA_FPM_ORIGIN_SECRET", SECRET)]).await;
+    let r = v2(lambda
+        .invoke(get_with("/procenv.php", &[("x-origin-secret", SECRET)]))
+        .await);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    // it did read the bridge's /proc entry (the bootstrap binary, its other settings) ...
+    assert!(
+        j["bridge_cmdline"].as_str().unwrap().contains("bootstrap"),
+        "{j}"
+    );
+    let environ = j["bridge_environ"].as_str().unwrap();
+    assert!(environ.contains("LAMBDA_FPM_DOCUMENT_ROOT="), "{j}");
+    // ... and the secret is in none of what PHP can see
+    assert!(
+        !r.text().contains(SECRET),
+        "the origin secret reached PHP: {}",
+        r.text()
+    );
+    // and the bridge still checks it (it lives in the configuration, not the environment)
+    let r = v2(lambda.invoke(get("/procenv.php", "")).await);
+    assert_eq!(r.status, 403);
+}

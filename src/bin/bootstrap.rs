@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         }
         Err(e) => return init_failed(&e.to_string()).await,
     };
+    scrub_secrets();
     // `bootstrap --php-env [fpm|cli]`: the environment PHP gets from this configuration
     // (lambda_fpm::php_env), for tools that start PHP themselves (bench, layer tests).
     if let Some(arg) = std::env::args().nth(1) {
@@ -129,6 +130,40 @@ async fn init_failed(message: &str) -> ExitCode {
 /// soak with 3 MiB responses the bridge grew from 11 to 24-46 MiB (bench/README.md, finding 1);
 /// with the fixed threshold it stayed at 7-8 MiB, for ~6 ms more on a 3 MiB response. A
 /// `MALLOC_MMAP_THRESHOLD_` in the environment (glibc's own tunable) takes precedence.
+/// Settings nothing after start-up may read from the environment: the configuration holds them.
+const SCRUBBED: &[&str] = &["LAMBDA_FPM_ORIGIN_SECRET"];
+
+/// Wipes [`SCRUBBED`] from this process's environment once the configuration is read. Removing
+/// the variable is not enough: `/proc/<pid>/environ` shows the environment block the process
+/// started with, and PHP (same user) can read that file of the bridge. So the value is
+/// overwritten in place first, then the variable removed (php-fpm and the CLI never get it
+/// either way: php_env::REMOVED).
+fn scrub_secrets() {
+    unsafe extern "C" {
+        static mut environ: *mut *mut libc::c_char;
+    }
+    // SAFETY: runs once at start-up, before anything spawns processes or reads these variables
+    // again; each entry is a NUL-terminated string in the environment block, and only the
+    // value's bytes (before the terminator) are overwritten.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let text = std::ffi::CStr::from_ptr(*entry).to_bytes();
+            for name in SCRUBBED {
+                let name = name.as_bytes();
+                if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
+                    let value_len = text.len() - name.len() - 1;
+                    std::ptr::write_bytes((*entry).add(name.len() + 1), 0, value_len);
+                }
+            }
+            entry = entry.add(1);
+        }
+        for name in SCRUBBED {
+            std::env::remove_var(name);
+        }
+    }
+}
+
 fn bound_allocator_retention() {
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
         // SAFETY: mallopt only sets allocator parameters; no memory is touched.
