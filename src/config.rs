@@ -117,6 +117,10 @@ pub struct Config {
     pub invoke_mode: InvokeMode,
     /// `LAMBDA_FPM_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// Let dependencies log what carries secrets (FastCGI parameters, raw events, HTTP headers)
+    /// when the log level asks for it. Off: those targets are capped (`logging`) whatever
+    /// `RUST_LOG`/`AWS_LAMBDA_LOG_LEVEL` says. `LAMBDA_FPM_LOG_SECRETS`: `off` | `on`.
+    pub log_secrets: bool,
     /// Request bodies above this get 413. `LAMBDA_FPM_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Buffered responses whose Lambda payload would exceed this get a clear 502.
@@ -499,6 +503,11 @@ impl Config {
                 LogFormat::Json,
                 &[("json", LogFormat::Json), ("text", LogFormat::Text)],
             )?,
+            log_secrets: v.choice(
+                "LAMBDA_FPM_LOG_SECRETS",
+                false,
+                &[("off", false), ("on", true)],
+            )?,
             max_body_bytes: v.number("LAMBDA_FPM_MAX_BODY_BYTES", max_payload, 0, 1 << 30)?
                 as usize,
             max_response_bytes: v.number(
@@ -583,6 +592,10 @@ mod tests {
         assert_eq!(c.icu_data, "/opt/share/icu");
         assert_eq!(c.invoke_mode, InvokeMode::Buffered);
         assert_eq!(c.log_format, LogFormat::Json);
+        assert!(
+            !c.log_secrets,
+            "secret-bearing log targets are capped by default"
+        );
         assert_eq!(c.max_body_bytes, 6 * 1024 * 1024);
         assert_eq!(c.origin_secret, None);
         assert_eq!(c.origin_secret_header, "x-origin-secret");
@@ -663,6 +676,7 @@ mod tests {
             ("LAMBDA_FPM_RUNTIME_DIR", "tmp"),
             ("LAMBDA_FPM_INVOKE_MODE", "streaming"),
             ("LAMBDA_FPM_LOG_FORMAT", "xml"),
+            ("LAMBDA_FPM_LOG_SECRETS", "yes"),
             ("LAMBDA_FPM_MAX_BODY_BYTES", "-1"),
             ("LAMBDA_FPM_MAX_BODY_BYTES", "10MB"),
             ("LAMBDA_FPM_MAX_RESPONSE_BYTES", "99999999"),

@@ -3,6 +3,12 @@
 //! `info` or `warn,lambda_fpm=debug`. A filter tracing-subscriber's `Targets` cannot read is
 //! reported on stderr and `info` is used (the regex-based span/field filters of `EnvFilter` are
 //! not supported: they would add the regex engine, ~0.4 MB, to the layer's bridge).
+//!
+//! Whatever the filter, the dependencies that log secrets at their verbose levels are capped
+//! ([`SECRET_CAPS`]): fastcgi-client logs every FastCGI parameter (cookies, Authorization,
+//! password-reset keys) at DEBUG; lambda_runtime logs the raw event (the origin secret, cookies,
+//! POST bodies) at TRACE; hyper and reqwest log headers at TRACE. Lambda's own log-level setting
+//! turns those levels on with one click, so the caps hold unless `LAMBDA_FPM_LOG_SECRETS=on`.
 
 use std::str::FromStr;
 
@@ -28,8 +34,35 @@ pub fn filter_from(
     (default(), None)
 }
 
-pub fn init(format: LogFormat) {
-    let (filter, bad) = filter_from(|k| std::env::var(k).ok());
+/// Targets that log secrets above the given level, and the most each may log.
+pub const SECRET_CAPS: &[(&str, tracing::Level)] = &[
+    ("fastcgi_client", tracing::Level::INFO),
+    ("lambda_runtime", tracing::Level::DEBUG),
+    ("lambda_runtime_api_client", tracing::Level::DEBUG),
+    ("lambda_http", tracing::Level::DEBUG),
+    ("hyper", tracing::Level::DEBUG),
+    ("hyper_util", tracing::Level::DEBUG),
+    ("reqwest", tracing::Level::DEBUG),
+    ("h2", tracing::Level::DEBUG),
+];
+
+/// The caps as a filter: everything else passes.
+pub fn secret_caps() -> Targets {
+    SECRET_CAPS.iter().fold(
+        Targets::new().with_default(tracing::Level::TRACE),
+        |t, (target, level)| t.with_target(*target, *level),
+    )
+}
+
+pub fn init(format: LogFormat, log_secrets: bool) {
+    let (requested, bad) = filter_from(|k| std::env::var(k).ok());
+    let caps = if log_secrets {
+        Targets::new().with_default(tracing::Level::TRACE)
+    } else {
+        secret_caps()
+    };
+    use tracing_subscriber::filter::FilterExt;
+    let filter = requested.and(caps);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
@@ -103,5 +136,28 @@ mod tests {
         assert_eq!(bad, Some(("RUST_LOG", "lambda_fpm=loud".to_string())));
         assert!(t.would_enable("lambda_fpm", &Level::INFO));
         assert!(!t.would_enable("lambda_fpm", &Level::DEBUG));
+    }
+
+    #[test]
+    fn secret_bearing_targets_are_capped_whatever_the_level() {
+        let caps = secret_caps();
+        assert!(!caps.would_enable("fastcgi_client", &Level::DEBUG));
+        assert!(!caps.would_enable("fastcgi_client::conn", &Level::DEBUG));
+        assert!(caps.would_enable("fastcgi_client", &Level::INFO));
+        assert!(!caps.would_enable("lambda_runtime", &Level::TRACE));
+        assert!(!caps.would_enable("lambda_runtime::layers::api_response", &Level::TRACE));
+        assert!(caps.would_enable("lambda_runtime", &Level::DEBUG));
+        assert!(!caps.would_enable("hyper::proto::h1::role", &Level::TRACE));
+        // the bridge's own targets are never capped
+        for target in [
+            "request",
+            "init",
+            "php",
+            "php-fpm",
+            "command",
+            "lambda_fpm::http",
+        ] {
+            assert!(caps.would_enable(target, &Level::TRACE), "{target}");
+        }
     }
 }

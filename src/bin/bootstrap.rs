@@ -28,7 +28,7 @@ async fn main() -> ExitCode {
     if let Some(arg) = std::env::args().nth(1) {
         return print_php_env(&config, &arg, std::env::args().nth(2).as_deref());
     }
-    lambda_fpm::logging::init(config.log_format);
+    lambda_fpm::logging::init(config.log_format, config.log_secrets);
     let bridge = match Bridge::init(config).await {
         Ok(b) => Arc::new(b),
         Err(e) => return init_failed(&e.to_string()).await,
