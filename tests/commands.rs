@@ -39,6 +39,8 @@ struct FileServer {
     files: Arc<Mutex<HashMap<String, (Bytes, Duration)>>>,
     /// (path, lower-case headers) of every request.
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// path -> Location of a 302
+    redirects: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl FileServer {
@@ -55,6 +57,15 @@ impl FileServer {
                     .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                     .collect();
                 s.seen.lock().unwrap().push((path.clone(), headers));
+                if let Some(to) = s.redirects.lock().unwrap().get(&path).cloned() {
+                    return Ok::<_, hyper::Error>(
+                        Response::builder()
+                            .status(302)
+                            .header("location", to)
+                            .body(Full::new(Bytes::new()))
+                            .unwrap(),
+                    );
+                }
                 let found = s.files.lock().unwrap().get(&path).cloned();
                 Ok::<_, hyper::Error>(match found {
                     Some((body, delay)) => {
@@ -75,6 +86,15 @@ impl FileServer {
         .unwrap();
         server.addr = Some(running.addr);
         server
+    }
+
+    /// `path` answers 302 to `location`; returns the URL of `path`.
+    fn redirect(&self, path: &str, location: &str) -> String {
+        self.redirects
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), location.to_string());
+        self.url(path)
     }
 
     fn put(&self, path: &str, body: Vec<u8>) -> String {
@@ -469,6 +489,12 @@ async fn install_rejects_bad_archives_and_leaves_root_empty() {
             "not a zip, tar.gz or tar archive",
         ),
         ("404", json!({"url": server.url("/missing.zip")}), "404"),
+        // a pre-signed URL's credentials are never repeated in the result or the log
+        (
+            "presigned-404",
+            json!({"url": format!("{}?X-Amz-Credential=AKIAEXAMPLE%2F20261203&X-Amz-Signature=sig-secret-77aa", server.url("/gone.zip"))}),
+            "/gone.zip?…",
+        ),
     ];
     for (name, mut spec, want) in cases {
         spec["command"] = json!("install");
@@ -481,6 +507,12 @@ async fn install_rejects_bad_archives_and_leaves_root_empty() {
             listing(&root)
         );
     }
+    let log = std::fs::read_to_string(Lambda::log_path("badarchives")).unwrap();
+    assert!(
+        log.contains("gone.zip"),
+        "the failed install is not in the log"
+    );
+    assert!(!log.contains("sig-secret-77aa") && !log.contains("AKIAEXAMPLE"));
     assert!(!root.parent().unwrap().join("escaped.php").exists());
     assert!(!Path::new("/tmp/lambda-fpm-absolute.php").exists());
 
@@ -1237,4 +1269,38 @@ add_action('lambda_fpm_test_event', function ($token) {
     drop(db);
     let _ = std::fs::remove_dir_all(&base);
     let _ = std::fs::remove_dir_all(root.parent().unwrap()); // ~90 MB of WordPress
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_follows_redirects_only_where_the_url_itself_may_go() {
+    let server = FileServer::start().await;
+    let good = tar_gz(&site_files("wordpress/", "v1"), &[]);
+    let target = server.put("/real.tar.gz", good);
+    let root = empty_root("redirects");
+    let l = start("redirects", root.clone(), &[]).await;
+    // a redirect to plain http off this machine is refused before any connection is made
+    let to_http = server.redirect(
+        "/to-http.tar.gz",
+        "http://downloads.example.invalid/wordpress.tar.gz?sig=secret-9f",
+    );
+    let e = command(&l, json!({"command": "install", "url": to_http}))
+        .await
+        .unwrap_err();
+    let msg = e["error"].as_str().unwrap();
+    assert!(msg.contains("only https"), "{msg}");
+    assert!(!msg.contains("secret-9f"), "{msg}");
+    assert!(listing(&root).is_empty());
+    // a redirect loop ends with a clear error
+    let looping = server.redirect("/loop.tar.gz", &server.url("/loop.tar.gz"));
+    let e = command(&l, json!({"command": "install", "url": looping}))
+        .await
+        .unwrap_err();
+    assert!(e["error"].as_str().unwrap().contains("redirect"), "{e}");
+    // one to a loopback http URL (what the URL itself may be) is followed
+    let hop = server.redirect("/hop.tar.gz", &target);
+    let ok = command(&l, json!({"command": "install", "url": hop}))
+        .await
+        .unwrap();
+    assert_eq!(ok["changed"], true);
+    assert!(root.join("wp-cron.php").is_file());
 }

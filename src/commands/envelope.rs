@@ -49,9 +49,11 @@ pub enum Source {
 
 impl Source {
     /// The source as the user wrote it (for results and logs).
+    /// For logs, results and the install marker: an https URL without its query string, which
+    /// may hold credentials (a pre-signed S3 URL's `X-Amz-Signature`, `X-Amz-Credential`, ...).
     pub fn display(&self) -> String {
         match self {
-            Source::Http(url) => url.clone(),
+            Source::Http(url) => shown_url(url),
             Source::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
         }
     }
@@ -323,7 +325,45 @@ pub fn parse_source(text: &str) -> Result<Source, EnvelopeError> {
     Ok(Source::Http(url.to_string()))
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
+/// `url` with its query string (and any user info) replaced by `?…`, for messages.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let had_query = u.query().is_some();
+            u.set_query(None);
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            let mut shown = u.to_string();
+            if had_query {
+                shown.push_str("?…");
+            }
+            shown
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn shown_urls_keep_no_credentials() {
+    assert_eq!(
+        shown_url("https://b.s3.amazonaws.com/wp.zip?X-Amz-Signature=abc&X-Amz-Credential=AKIA"),
+        "https://b.s3.amazonaws.com/wp.zip?…"
+    );
+    assert_eq!(
+        shown_url("https://user:pass@example.com/a.tar.gz"),
+        "https://example.com/a.tar.gz"
+    );
+    assert_eq!(
+        shown_url("https://example.com/a.tar.gz"),
+        "https://example.com/a.tar.gz"
+    );
+    assert_eq!(shown_url("not a url"), "(unparsable URL)");
+    let source = Source::Http("https://x.example/w.zip?sig=s3cret".into());
+    assert!(!source.display().contains("s3cret"));
+}
+
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     let host = url.host_str().unwrap_or("");
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<std::net::IpAddr>() {

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::envelope::Source;
+use super::envelope::{Source, shown_url};
 
 /// Why a download failed (the message ends up in the command's JSON result).
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +167,7 @@ pub fn sign_s3_get(
         extra_headers.iter().copied(),
         SignableBody::Bytes(&[]),
     )
-    .map_err(|e| FetchError::Sign(format!("cannot sign {url}: {e}")))?;
+    .map_err(|e| FetchError::Sign(format!("cannot sign {}: {e}", shown_url(url))))?;
     let (instructions, _signature) = sign(request, &params)
         .map_err(|e| FetchError::Sign(format!("SigV4 signing failed: {e}")))?
         .into_parts();
@@ -207,7 +207,7 @@ pub async fn download(
     let work = fetch_to_file(&url, &headers, dest, max_bytes);
     match tokio::time::timeout_at(deadline, work).await {
         Ok(r) => r.map(|(bytes, sha256)| Downloaded { bytes, sha256 }),
-        Err(_) => Err(FetchError::OutOfTime(url)),
+        Err(_) => Err(FetchError::OutOfTime(shown_url(&url))),
     }
 }
 
@@ -220,6 +220,7 @@ async fn fetch_to_file(
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("lambda-fpm/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::custom(redirect_policy))
         .build()
         .map_err(|e| FetchError::Client(e.to_string()))?;
     let mut request = client.get(url);
@@ -227,15 +228,15 @@ async fn fetch_to_file(
         request = request.header(k, v);
     }
     let mut response = request.send().await.map_err(|e| FetchError::Get {
-        url: url.to_string(),
-        chain: error_chain(&e),
+        url: shown_url(url),
+        chain: error_chain(&e.without_url()),
     })?;
     let status = response.status();
     if !status.is_success() {
         let body = response.bytes().await.unwrap_or_default();
         let snippet = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
         return Err(FetchError::Status {
-            url: url.to_string(),
+            url: shown_url(url),
             status,
             snippet: snippet.split_whitespace().collect::<Vec<_>>().join(" "),
         });
@@ -244,7 +245,7 @@ async fn fetch_to_file(
         && len > max_bytes
     {
         return Err(FetchError::TooLarge {
-            url: url.to_string(),
+            url: shown_url(url),
             size: format!("{len} bytes, more than"),
             max_bytes,
         });
@@ -255,14 +256,14 @@ async fn fetch_to_file(
     let mut hasher = Sha256::new();
     let mut total = 0u64;
     while let Some(chunk) = response.chunk().await.map_err(|e| FetchError::BrokeOff {
-        url: url.to_string(),
+        url: shown_url(url),
         total,
-        chain: error_chain(&e),
+        chain: error_chain(&e.without_url()),
     })? {
         total += chunk.len() as u64;
         if total > max_bytes {
             return Err(FetchError::TooLarge {
-                url: url.to_string(),
+                url: shown_url(url),
                 size: "larger than".into(),
                 max_bytes,
             });
@@ -278,6 +279,24 @@ async fn fetch_to_file(
     file.sync_all().await.ok();
     let digest: [u8; 32] = hasher.finalize().into();
     Ok((total, digest))
+}
+
+/// Redirects are held to the rule the install URL itself is (`envelope::parse_source`): https,
+/// or plain http to a loopback address; at most 10 hops.
+fn redirect_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let url = attempt.url();
+    let allowed =
+        url.scheme() == "https" || (url.scheme() == "http" && super::envelope::is_loopback(url));
+    if !allowed {
+        let to = shown_url(url.as_str());
+        attempt.error(format!(
+            "redirected to {to}: only https (or http to a loopback address) is followed"
+        ))
+    } else if attempt.previous().len() >= 10 {
+        attempt.error("more than 10 redirects")
+    } else {
+        attempt.follow()
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
