@@ -271,14 +271,16 @@ impl StaticServer {
         let meta = tokio::fs::metadata(&path).await?;
         let modified = meta.modified()?;
 
-        // Precompressed siblings: only for compressible types, and only when not older than
-        // the file itself (a stale .gz after an edit would serve old content).
+        // Precompressed siblings: only for compressible types, only when not older than the
+        // file itself (a stale .gz after an edit would serve old content), and only regular
+        // files: a sibling is never a symlink, so none can lead out of the root (routing
+        // judged the file, not its siblings).
         let mut available = Vec::new();
         if compressible(content_type_of(relative)) {
             for coding in [Coding::Brotli, Coding::Gzip] {
                 let sibling = sibling_path(&path, coding);
-                if let Ok(m) = tokio::fs::metadata(&sibling).await
-                    && m.is_file()
+                if let Ok(m) = tokio::fs::symlink_metadata(&sibling).await
+                    && m.file_type().is_file()
                     && m.modified().is_ok_and(|t| t >= modified)
                 {
                     available.push(coding);
@@ -289,7 +291,10 @@ impl StaticServer {
         let (send_path, send_meta) = match coding {
             Some(c) => {
                 let p = sibling_path(&path, c);
-                let m = tokio::fs::metadata(&p).await?;
+                let m = tokio::fs::symlink_metadata(&p).await?;
+                if !m.file_type().is_file() {
+                    return Err(std::io::Error::other("precompressed sibling changed"));
+                }
                 (p, m)
             }
             None => (path.clone(), meta),
@@ -546,6 +551,29 @@ mod tests {
         assert_eq!(&r.body[..], b"body{color:red}");
         assert_eq!(header(&r, "content-encoding"), None);
         assert_eq!(header(&r, "vary"), Some("Accept-Encoding"));
+    }
+
+    #[tokio::test]
+    async fn a_symlinked_sibling_is_never_followed() {
+        let base = tempdir("sibling-link");
+        let root = base.join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("a.css"), "body{}").unwrap();
+        // the link targets are newer than the file, so only the symlink rule stops them
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(base.join("secret"), "SECRET-OUTSIDE").unwrap();
+        std::fs::write(root.join("inside.txt"), "INSIDE").unwrap();
+        // one sibling points out of the root, one at a file inside it: neither is used
+        std::os::unix::fs::symlink(base.join("secret"), root.join("a.css.gz")).unwrap();
+        std::os::unix::fs::symlink(root.join("inside.txt"), root.join("a.css.br")).unwrap();
+        let s = server(&root, 60_000);
+        let r = s
+            .serve(&req("/a.css", &[("accept-encoding", "gzip, br")]), "a.css")
+            .await
+            .unwrap()
+            .response;
+        assert_eq!(&r.body[..], b"body{}");
+        assert_eq!(header(&r, "content-encoding"), None);
     }
 
     #[tokio::test]
