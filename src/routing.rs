@@ -50,8 +50,14 @@ pub enum DenyReason {
     NulByte,
     /// A dotfile or dot-directory (`.htaccess`, `.git/`, `.env`).
     Dotfile,
-    /// `wp-config.php` holds the database password.
+    /// `wp-config.php` holds the database password; so do its copies (`wp-config.bak`,
+    /// `wp-config.old`, `wp-config.txt`, `wp-config-backup.php`, ...).
     WpConfig,
+    /// A file no site means to publish, kept next to the code by tools and habits: database
+    /// dumps (`*.sql`, also compressed), logs (`*.log`, PHP's `error_log`, WordPress's
+    /// `wp-content/debug.log`, which WP_DEBUG_LOG fills with paths and queries), and backup or
+    /// editor copies (`*.bak`, `*.old`, `*.orig`, `*.save`, `*.swp`, `*~`) whatever they copy.
+    SensitiveFile,
     /// A name that looks like PHP but is not exactly `*.php` (backups, editor copies,
     /// `.PHP`, `.phtml`, non-ASCII extensions).
     PhpLookalike,
@@ -83,6 +89,7 @@ impl DenyReason {
             DenyReason::NulByte => "nul_byte",
             DenyReason::Dotfile => "dotfile",
             DenyReason::WpConfig => "wp_config",
+            DenyReason::SensitiveFile => "sensitive_file",
             DenyReason::PhpLookalike => "php_lookalike",
             DenyReason::PhpInUploads => "php_in_uploads",
             DenyReason::OutsideRoot => "outside_document_root",
@@ -332,6 +339,28 @@ fn front(front_controller: &str, fs: &impl FileProbe) -> Route {
     }
 }
 
+/// Names of files a site does not mean to publish ([`DenyReason::SensitiveFile`]).
+pub fn is_sensitive_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower == "error_log" || lower.ends_with('~') {
+        return true;
+    }
+    // a dump stays a dump when compressed: judge the extension under .gz/.bz2/.xz/.zst/.zip
+    let mut stem = lower.as_str();
+    for packed in [".gz", ".bz2", ".xz", ".zst", ".zip"] {
+        if let Some(s) = stem.strip_suffix(packed) {
+            stem = s;
+            break;
+        }
+    }
+    if stem.ends_with(".sql") {
+        return true;
+    }
+    [".log", ".bak", ".old", ".orig", ".save", ".swp", ".swo"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
 /// Deny rules that depend only on the names in the path.
 fn deny_by_name(segments: &[String]) -> Option<DenyReason> {
     for (i, segment) in segments.iter().enumerate() {
@@ -339,13 +368,14 @@ fn deny_by_name(segments: &[String]) -> Option<DenyReason> {
         if segment.starts_with('.') && !(i == 0 && segment == ".well-known") {
             return Some(DenyReason::Dotfile);
         }
-        if segment.eq_ignore_ascii_case("wp-config.php")
-            || segment.to_ascii_lowercase().starts_with("wp-config.php")
-        {
+        if segment.to_ascii_lowercase().starts_with("wp-config") {
             return Some(DenyReason::WpConfig);
         }
         if is_php_lookalike(segment) {
             return Some(DenyReason::PhpLookalike);
+        }
+        if is_sensitive_name(segment) {
+            return Some(DenyReason::SensitiveFile);
         }
     }
     let in_uploads = segments.len() >= 2
@@ -823,5 +853,62 @@ mod tests {
             route("/2024/hello/", "", "/.hidden/front.php", &t),
             Route::Deny(DenyReason::Dotfile)
         );
+    }
+
+    #[test]
+    fn files_no_site_means_to_publish_are_refused() {
+        for name in [
+            "backup.sql",
+            "db.SQL.gz",
+            "site-2024.sql.zip",
+            "dump.sql.zst",
+            "debug.log",
+            "access.LOG",
+            "error_log",
+            "style.css.bak",
+            "robots.txt.old",
+            "main.js.orig",
+            "notes.txt~",
+            "x.swp",
+            ".htaccess.save",
+        ] {
+            assert!(is_sensitive_name(name) || name.starts_with('.'), "{name}");
+        }
+        for name in [
+            "style.css",
+            "photo.jpg",
+            "wordpress.zip",
+            "archive.tar.gz",
+            "catalog.log.html",
+            "sql.txt",
+            "blog",
+            "logo.svg",
+        ] {
+            assert!(!is_sensitive_name(name), "{name}");
+        }
+        let mut t = Tree::wordpress();
+        for f in [
+            "wp-content/debug.log",
+            "backup.sql",
+            "wp-config.bak",
+            "wp-config.txt",
+        ] {
+            t.0.insert(f.to_string(), Probe::File);
+        }
+        for (path, reason) in [
+            ("/wp-content/debug.log", DenyReason::SensitiveFile),
+            ("/backup.sql", DenyReason::SensitiveFile),
+            ("/backup%2Esql", DenyReason::SensitiveFile),
+            ("/wp-config.bak", DenyReason::WpConfig),
+            ("/WP-Config.txt", DenyReason::WpConfig),
+            ("/wp-config-sample.php", DenyReason::WpConfig),
+        ] {
+            assert_eq!(
+                route(path, "", "/index.php", &t),
+                Route::Deny(reason),
+                "{path}"
+            );
+            assert_eq!(reason.status(), 403);
+        }
     }
 }

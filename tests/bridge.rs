@@ -387,6 +387,11 @@ async fn deny_table_never_leaks_content() {
         ("/wp-content/uploads/2024/index.php", 403),
         ("/wp-content/uploads/2024/", 403),
         ("/wp-content/uploads/2%3024/", 403),
+        // files no site means to publish
+        ("/wp-content/debug.log", 403),
+        ("/backup.sql", 403),
+        ("/wp-config.bak", 403),
+        ("/error_log", 403),
         ("/../etc/passwd", 400),
         ("/%2e%2e/%2e%2e/etc/passwd", 400),
         ("/assets/..%2f..%2fwp-config.php", 400),
