@@ -185,11 +185,20 @@ async fn run_php(
         InvokeMode::ResponseStream => Read::Streaming,
         InvokeMode::Buffered => Read::Whole,
     };
+    // buffered: read no more than can fit the payload (gzipped, if the client takes it)
+    let max_output = match read {
+        Read::Whole => crate::payload_fit::output_limit(
+            cfg.max_response_bytes,
+            reply::accepts_gzip(request.header("accept-encoding")),
+        ),
+        Read::Streaming => usize::MAX,
+    };
     let call = PhpCall {
         env,
         body: request.body.clone(),
         deadline,
         request_id: &log.request_id,
+        max_output,
     };
     let ran = php_request::run(bridge.fpm(), call, read).await;
     let php_ran = !matches!(ran.answer, Err(PhpError::NotRunning(_)));
@@ -228,6 +237,14 @@ async fn run_php(
                 cfg.timeout_margin.as_millis()
             );
             Outcome::Buffered(plain(504, "Gateway Timeout"))
+        }
+        Err(e @ PhpError::TooLarge(_)) => {
+            log.detail = format!("{e}; use LAMBDA_FPM_INVOKE_MODE=response_stream");
+            tracing::error!(target: "request", request_id = %log.request_id, "{}", log.detail);
+            Outcome::Buffered(plain(
+                502,
+                "Bad Gateway: response too large for a buffered Lambda response",
+            ))
         }
         Err(e @ (PhpError::Transport(_) | PhpError::BadHead(_))) => {
             log.detail = e.to_string();

@@ -17,6 +17,18 @@ pub fn file_may_fit(len: u64, limit: u64, can_gzip: bool) -> bool {
     (len / 3).saturating_mul(4) <= limit || (can_gzip && len <= limit.saturating_mul(4))
 }
 
+/// The most of PHP's output worth reading for a buffered reply to a `limit` byte payload: the
+/// limit itself (text travels as it is), or 4× it when the client takes gzip (text rarely
+/// compresses below a quarter). Past it the answer cannot fit, so reading stops there instead
+/// of holding all of it in memory first.
+pub fn output_limit(limit: usize, can_gzip: bool) -> usize {
+    if can_gzip {
+        limit.saturating_mul(4)
+    } else {
+        limit
+    }
+}
+
 /// A response with a body of `body_len` bytes is too large for a `limit` byte payload.
 /// `encoded_len` measures the exact JSON document; it is called only when the estimate puts the
 /// body near the limit (more than half of it), so small responses are never serialized twice.
@@ -79,5 +91,18 @@ mod tests {
         // no overflow at the extremes
         assert!(!file_may_fit(u64::MAX, 1, true));
         assert!(file_may_fit(u64::MAX, u64::MAX, false));
+    }
+
+    #[test]
+    fn php_output_is_read_only_as_far_as_it_can_fit() {
+        assert_eq!(output_limit(LIMIT, false), LIMIT);
+        assert_eq!(output_limit(LIMIT, true), 4 * LIMIT);
+        assert_eq!(output_limit(usize::MAX, true), usize::MAX);
+        // whatever output_limit lets through may still fit; one byte more never does as text
+        assert!(!too_large(
+            LIMIT - ENVELOPE_ALLOWANCE * 2,
+            LIMIT * 2,
+            || LIMIT
+        ));
     }
 }

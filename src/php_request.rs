@@ -36,6 +36,9 @@ pub struct PhpCall<'a> {
     pub body: Bytes,
     /// Past this, php-fpm is killed.
     pub deadline: tokio::time::Instant,
+    /// With [`Read::Whole`], the most stdout bytes read: past it the request ends with
+    /// [`PhpError::TooLarge`] (`payload_fit::output_limit`; `usize::MAX` for no limit).
+    pub max_output: usize,
     /// For the stderr log lines ("" for the bridge's own requests).
     pub request_id: &'a str,
 }
@@ -61,6 +64,10 @@ pub enum PhpError {
     /// The connection to the worker failed; php-fpm was killed.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// PHP's output passed [`PhpCall::max_output`]: the connection is dropped there (PHP stops
+    /// at its next write) instead of holding the rest in memory.
+    #[error("PHP's output passed {0} bytes, more than a buffered Lambda response can carry")]
+    TooLarge(usize),
     /// PHP's output did not start with a readable CGI head.
     #[error(transparent)]
     BadHead(#[from] HeadError),
@@ -167,14 +174,20 @@ pub async fn run(fpm: &Arc<PhpFpm>, call: PhpCall<'_>, read: Read) -> Ran {
         body,
         deadline,
         request_id,
+        max_output,
     } = call;
     let work = async {
-        let mut output = execute(fpm.socket(), env, body).await?;
+        let mut output = execute(fpm.socket(), env, body)
+            .await
+            .map_err(PhpError::Transport)?;
         let mut stdout = BytesMut::new();
         loop {
-            match output.next().await? {
+            match output.next().await.map_err(PhpError::Transport)? {
                 Some(Chunk::Stdout(b)) => {
                     stdout.extend_from_slice(&b);
+                    if read == Read::Whole && stdout.len() > max_output {
+                        return Err(PhpError::TooLarge(max_output));
+                    }
                     if read == Read::Streaming {
                         if let Some(end) = find_head_end(&stdout) {
                             return Ok((stdout.freeze(), Some((output, end))));
@@ -189,18 +202,20 @@ pub async fn run(fpm: &Arc<PhpFpm>, call: PhpCall<'_>, read: Read) -> Ran {
             }
         }
     };
-    let result: Result<Result<_, TransportError>, _> = timeout_at(deadline, work).await;
+    let result: Result<Result<_, PhpError>, _> = timeout_at(deadline, work).await;
     let php_ms = started.elapsed().as_millis() as u64;
     let answer = match result {
         Err(_) => {
             fpm.kill().await;
             Err(PhpError::TimedOut)
         }
-        Ok(Err(e)) => {
+        Ok(Err(PhpError::Transport(e))) => {
             // a dead worker or an unreachable socket: start clean on the next request
             fpm.kill().await;
             Err(PhpError::Transport(e))
         }
+        // dropping the connection ends the request (PHP aborts at its next write)
+        Ok(Err(e)) => Err(e),
         Ok(Ok((stdout, Some((output, (head_end, body_start)))))) => parse_head(&stdout[..head_end])
             .map(|head| Answer::Streaming {
                 head,

@@ -58,8 +58,13 @@ pub struct Shape<'a> {
 
 impl Shape<'_> {
     fn accepts_gzip(&self) -> bool {
-        crate::encoding::choose(self.accept_encoding, &[crate::encoding::Coding::Gzip]).is_some()
+        accepts_gzip(self.accept_encoding)
     }
+}
+
+/// Whether a request's `Accept-Encoding` takes gzip.
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    crate::encoding::choose(accept_encoding, &[crate::encoding::Coding::Gzip]).is_some()
 }
 
 /// A small plain-text answer the bridge writes itself (errors, redirects).

@@ -685,6 +685,23 @@ async fn buffered_mode_refuses_oversized_response_clearly() {
     let r = v2(lambda.invoke(get("/large.php", "mb=2")).await);
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), 2 * 1024 * 1024);
+    // 300 MB of output: reading stops at what could fit, the bridge never holds it all
+    let started = std::time::Instant::now();
+    let r = v2(lambda.invoke(get("/large.php", "mb=300")).await);
+    assert_eq!(r.status, 502);
+    assert!(r.text().contains("too large"), "{}", r.text());
+    let log = std::fs::read_to_string(Lambda::log_path("big-buffered")).unwrap();
+    assert!(log.contains("PHP's output passed"), "{log}");
+    let peak_mib = lambda.peak_rss_kib() / 1024;
+    assert!(
+        peak_mib < 150,
+        "bridge peak RSS {peak_mib} MiB for a refused 300 MB answer"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // and the next request is served
+    let r = v2(lambda.invoke(get("/large.php", "mb=1")).await);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 1024 * 1024);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,7 @@ pub async fn php_get(
         body: Bytes::new(),
         deadline,
         request_id: "",
+        max_output: usize::MAX,
     };
     let ran = php_request::run(bridge.fpm(), call, Read::Whole).await;
     match ran.answer {

@@ -117,6 +117,7 @@ pub async fn prime(
         body: Bytes::new(),
         deadline: tokio::time::Instant::now() + budget + Duration::from_secs(1),
         request_id: "",
+        max_output: usize::MAX,
     };
     match php_request::run(fpm, call, Read::Whole).await.answer? {
         Answer::Whole { head, body } => parse_reply(head.status, &body),
