@@ -117,6 +117,12 @@ pub struct Config {
     pub invoke_mode: InvokeMode,
     /// `LAMBDA_FPM_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// The host names the site answers to (lower case; `*.example.com` matches any subdomain);
+    /// empty: any. A request for another host is refused before PHP runs, so WordPress never
+    /// builds a link (a password-reset URL, say) on a Host an attacker chose. Needed wherever
+    /// Host is not vouched for by the origin secret (ALB, a Function URL without CloudFront).
+    /// `LAMBDA_FPM_ALLOWED_HOSTS`: comma-separated.
+    pub allowed_hosts: Vec<String>,
     /// Let dependencies log what carries secrets (FastCGI parameters, raw events, HTTP headers)
     /// when the log level asks for it. Off: those targets are capped (`logging`) whatever
     /// `RUST_LOG`/`AWS_LAMBDA_LOG_LEVEL` says. `LAMBDA_FPM_LOG_SECRETS`: `off` | `on`.
@@ -419,6 +425,29 @@ impl Config {
                 ),
             ));
         }
+        let allowed_hosts: Vec<String> = v
+            .get("LAMBDA_FPM_ALLOWED_HOSTS")
+            .map(|list| {
+                list.split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = allowed_hosts.iter().find(|h| {
+            let name = h.strip_prefix("*.").unwrap_or(h);
+            name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                || name.starts_with('.')
+                || name.ends_with('.')
+        }) {
+            return Err(err(
+                "LAMBDA_FPM_ALLOWED_HOSTS",
+                format!("host names (or *.domain) separated by commas expected, got {bad:?}"),
+            ));
+        }
         let code_mirror = CodeMirror {
             enabled: v.choice(
                 "LAMBDA_FPM_CODE_MIRROR",
@@ -503,6 +532,7 @@ impl Config {
                 LogFormat::Json,
                 &[("json", LogFormat::Json), ("text", LogFormat::Text)],
             )?,
+            allowed_hosts,
             log_secrets: v.choice(
                 "LAMBDA_FPM_LOG_SECRETS",
                 false,
@@ -677,6 +707,9 @@ mod tests {
             ("LAMBDA_FPM_INVOKE_MODE", "streaming"),
             ("LAMBDA_FPM_LOG_FORMAT", "xml"),
             ("LAMBDA_FPM_LOG_SECRETS", "yes"),
+            ("LAMBDA_FPM_ALLOWED_HOSTS", "example.com,exa mple.com"),
+            ("LAMBDA_FPM_ALLOWED_HOSTS", "*."),
+            ("LAMBDA_FPM_ALLOWED_HOSTS", "example.com:443"),
             ("LAMBDA_FPM_MAX_BODY_BYTES", "-1"),
             ("LAMBDA_FPM_MAX_BODY_BYTES", "10MB"),
             ("LAMBDA_FPM_MAX_RESPONSE_BYTES", "99999999"),

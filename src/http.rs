@@ -75,6 +75,15 @@ async fn decide(
         }
     };
 
+    if !crate::origin::host_allowed(&cfg.allowed_hosts, &view.server_name) {
+        log.route = "denied";
+        log.detail = format!(
+            "host {:?} is not in LAMBDA_FPM_ALLOWED_HOSTS",
+            view.server_name
+        );
+        return Outcome::Buffered(plain(421, "Misdirected Request: unknown host"));
+    }
+
     // The code mirror's marker check (at most once per interval): before routing, which
     // looks at the copy while PHP runs from it.
     if let Some(m) = bridge.mirror()

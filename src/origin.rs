@@ -141,6 +141,22 @@ pub fn internal_view(host: &str, scheme: Scheme) -> Result<ClientView, BadHost> 
     })
 }
 
+/// Whether `server_name` (a host without port) is one the site answers to: `allowed` is
+/// `Config::allowed_hosts` (lower case; `*.example.com` matches `a.example.com`, not
+/// `example.com`); empty allows any.
+pub fn host_allowed(allowed: &[String], server_name: &str) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let name = server_name.trim_end_matches('.').to_ascii_lowercase();
+    allowed.iter().any(|a| match a.strip_prefix("*.") {
+        Some(domain) => name
+            .strip_suffix(domain)
+            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+        None => *a == name,
+    })
+}
+
 /// Derives the client's view. `origin` is the result of [`check_origin`].
 pub fn client_view(
     request: &HttpRequest,
@@ -467,5 +483,33 @@ mod tests {
             .push(("x-forwarded-host".into(), "a.example, b.example".into()));
         let v = client_view(&r, OriginCheck::Verified, Scheme::Https).unwrap();
         assert_eq!(v.host, "a.example");
+    }
+
+    #[test]
+    fn only_allowed_hosts_pass() {
+        let allowed: Vec<String> = ["example.com", "*.example.org"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for ok in [
+            "example.com",
+            "EXAMPLE.com",
+            "example.com.",
+            "www.example.org",
+            "a.b.example.org",
+        ] {
+            assert!(host_allowed(&allowed, ok), "{ok}");
+        }
+        for bad in [
+            "attacker.example",
+            "www.example.com",
+            "example.org",
+            "evilexample.org",
+            "example.com.attacker.example",
+            "",
+        ] {
+            assert!(!host_allowed(&allowed, bad), "{bad}");
+        }
+        assert!(host_allowed(&[], "anything.example"));
     }
 }

@@ -34,6 +34,9 @@ locals {
     var.code_mirror ? {} : { LAMBDA_FPM_CODE_MIRROR = "off" },
     var.internet_access || length(var.accessible_hosts) == 0 ? {} : { WORDPRESS_ACCESSIBLE_HOSTS = join(",", var.accessible_hosts) },
     length(var.domain_names) == 0 ? {} : { WORDPRESS_HOME = "https://${var.domain_names[0]}" },
+    # defence in depth: CloudFront already answers only for its aliases, and the origin secret
+    # vouches for the Host it forwards; the bridge refuses any other host before PHP runs
+    length(var.domain_names) == 0 ? {} : { LAMBDA_FPM_ALLOWED_HOSTS = join(",", var.domain_names) },
   )
 
   # The bridge's configuration (see the contract in the repository README) and wp-config's

@@ -1222,3 +1222,31 @@ async fn no_secret_reaches_the_log_at_any_level() {
         "LAMBDA_FPM_LOG_SECRETS=on logged no secret at trace: the test above proves nothing"
     );
 }
+
+#[tokio::test]
+async fn only_allowed_hosts_reach_php() {
+    let lambda = Lambda::start(
+        "hosts",
+        &[(
+            "LAMBDA_FPM_ALLOWED_HOSTS",
+            "abcdefghij.lambda-url.eu-west-1.on.aws, *.example.org",
+        )],
+    )
+    .await;
+    let r = v2(lambda.invoke(get("/server.php", "")).await);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = v2(lambda
+        .invoke(get_with("/server.php", &[("host", "www.example.org")]))
+        .await);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // a Host an attacker chose (the password-reset poisoning case): refused before PHP, for
+    // PHP and static files alike
+    for path in ["/wp-login.php", "/server.php", "/robots.txt"] {
+        let r = v2(lambda
+            .invoke(get_with(path, &[("host", "attacker.example")]))
+            .await);
+        assert_eq!(r.status, 421, "{path}: {}", r.text());
+    }
+    let log = std::fs::read_to_string(Lambda::log_path("hosts")).unwrap();
+    assert!(log.contains("not in LAMBDA_FPM_ALLOWED_HOSTS"), "{log}");
+}

@@ -305,7 +305,7 @@ run "function_url_defaults" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["WORDPRESS_DISABLE_WP_CRON"] == "1" && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_HOME")
+    condition     = aws_lambda_function.this.environment[0].variables["WORDPRESS_DISABLE_WP_CRON"] == "1" && !contains(keys(aws_lambda_function.this.environment[0].variables), "WORDPRESS_HOME") && !contains(keys(aws_lambda_function.this.environment[0].variables), "LAMBDA_FPM_ALLOWED_HOSTS")
     error_message = "with the schedule, wp-cron on page loads must be disabled; no WORDPRESS_HOME without a domain"
   }
 
@@ -465,6 +465,10 @@ run "custom_domain_with_route53" {
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["WORDPRESS_HOME"] == "https://www.example.org"
     error_message = "the first custom domain must pin WORDPRESS_HOME"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_ALLOWED_HOSTS"] == "www.example.org,example.org"
+    error_message = "the custom domains must be the bridge's allowed hosts"
   }
   assert {
     condition     = output.site_url == "https://www.example.org"
