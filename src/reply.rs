@@ -57,6 +57,12 @@ pub struct Shape<'a> {
 }
 
 impl Shape<'_> {
+    /// Whether an answer with `status` goes without a body: HEAD, and 204 / 304, which HTTP
+    /// says carry none (PHP may still print one).
+    fn bodiless(&self, status: u16) -> bool {
+        self.head_only || status == 204 || status == 304
+    }
+
     fn accepts_gzip(&self) -> bool {
         accepts_gzip(self.accept_encoding)
     }
@@ -84,7 +90,7 @@ pub async fn send(outcome: Outcome, shape: &Shape<'_>, mut log: RequestLog) -> R
     if shape.mode == InvokeMode::ResponseStream {
         let (status, headers, body, php): (u16, Vec<(String, String)>, Body, bool) = match outcome {
             Outcome::Buffered(r) => {
-                let chunk = (!r.body.is_empty() && !shape.head_only).then_some(Ok(r.body));
+                let chunk = (!r.body.is_empty() && !shape.bodiless(r.status)).then_some(Ok(r.body));
                 let body = futures_util::stream::iter(chunk);
                 (r.status, r.headers, Box::pin(body), false)
             }
@@ -99,7 +105,7 @@ pub async fn send(outcome: Outcome, shape: &Shape<'_>, mut log: RequestLog) -> R
                 (head.status, head.headers, Box::pin(body), false)
             }
             Outcome::Streaming { head, first, rest } => {
-                let body = php_body(first, rest, shape.head_only);
+                let body = php_body(first, rest, shape.bodiless(head.status));
                 (head.status, head.headers, body, true)
             }
         };
@@ -184,7 +190,7 @@ fn fit(
     mut response: HttpResponse,
     shape: &Shape<'_>,
 ) -> Result<(HttpResponse, Value, Option<String>), Failed> {
-    if shape.head_only {
+    if shape.bodiless(response.status) {
         response.body = Bytes::new();
     }
     let limit = shape.limit;
@@ -239,7 +245,7 @@ fn fit(
 
 /// PHP's body as a stream: the bytes read with the head, then the rest. A failure mid-stream
 /// (php-fpm already killed by `php_request`) ends it with a 502, or a 504 at the deadline.
-fn php_body(first: Bytes, rest: Box<Rest>, head_only: bool) -> Body {
+fn php_body(first: Bytes, rest: Box<Rest>, bodiless: bool) -> Body {
     let first = (!first.is_empty()).then_some(first);
     let body = futures_util::stream::unfold((first, rest), |(first, mut rest)| async move {
         if let Some(first) = first {
@@ -264,7 +270,7 @@ fn php_body(first: Bytes, rest: Box<Rest>, head_only: bool) -> Body {
             }
         }
     });
-    if head_only {
+    if bodiless {
         // read PHP to its end (or failure) but send nothing
         Box::pin(body.filter(|item| std::future::ready(item.is_err())))
     } else {
@@ -417,6 +423,18 @@ mod tests {
         assert_eq!(value["statusCode"], 200);
         assert_eq!(value["body"], "hi");
         assert!(note.is_none());
+    }
+
+    #[test]
+    fn no_content_and_not_modified_send_no_body() {
+        let shape = shape(InvokeMode::Buffered, false, false);
+        for status in [204, 304] {
+            let mut r = response("text/plain", b"PHP printed this".to_vec());
+            r.status = status;
+            let (r, value, _) = fit(r, &shape).ok().unwrap();
+            assert!(r.body.is_empty(), "{status}");
+            assert_eq!(value["body"], "", "{status}");
+        }
     }
 
     #[test]

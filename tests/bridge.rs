@@ -1250,3 +1250,62 @@ async fn only_allowed_hosts_reach_php() {
     let log = std::fs::read_to_string(Lambda::log_path("hosts")).unwrap();
     assert!(log.contains("not in LAMBDA_FPM_ALLOWED_HOSTS"), "{log}");
 }
+
+#[tokio::test]
+async fn streamed_answers_without_a_body_still_carry_their_prelude() {
+    // Lambda frames a RESPONSE_STREAM answer by its prelude and the 8-NUL delimiter; runtimes
+    // that emit them only before the first body write answer 502 for bodiless responses. The
+    // emulator parses the delimiter out of what the runtime posted, so each answer below shows
+    // that both were sent though no body byte followed.
+    let lambda = Lambda::start(
+        "stream-empty",
+        &[("LAMBDA_FPM_INVOKE_MODE", "response_stream")],
+    )
+    .await;
+    let etag = match lambda.invoke(get("/robots.txt", "")).await {
+        Answer::Streamed { prelude, .. } => {
+            prelude["headers"]["etag"].as_str().unwrap().to_string()
+        }
+        other => panic!("{other:?}"),
+    };
+    let cases = [
+        ("redirect", url_event("GET", "/dir", "", &[], None), 301),
+        ("HEAD", url_event("HEAD", "/robots.txt", "", &[], None), 200),
+        (
+            "HEAD of PHP",
+            url_event("HEAD", "/status.php", "", &[], None),
+            418,
+        ),
+        (
+            "304",
+            url_event(
+                "GET",
+                "/robots.txt",
+                "",
+                &[("if-none-match", etag.as_str())],
+                None,
+            ),
+            304,
+        ),
+        (
+            "PHP 204",
+            url_event("GET", "/status.php", "code=204", &[], None),
+            204,
+        ),
+    ];
+    for (what, event, status) in cases {
+        match lambda.invoke(event).await {
+            Answer::Streamed {
+                prelude,
+                body,
+                error_type,
+            } => {
+                assert_eq!(prelude["statusCode"], status, "{what}: {prelude}");
+                let bodiless = what.starts_with("HEAD") || what == "304" || what == "PHP 204";
+                assert!(!bodiless || body.is_empty(), "{what}: {body:?}");
+                assert!(error_type.is_none(), "{what}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
