@@ -359,7 +359,7 @@ impl Sink {
         // per path prefix: linear in the entries, whatever the number of links (a list scan per
         // prefix made 32k links + 32k files take minutes), and the deadline still holds.
         let link_paths: HashSet<String> = self.links.iter().map(|(c, _)| c.join("/")).collect();
-        let out_of_time = |i: usize| i % 1024 == 0 && Instant::now() > self.deadline;
+        let out_of_time = |i: usize| i.is_multiple_of(1024) && Instant::now() > self.deadline;
         for (i, (comps, _)) in self.entries.iter().enumerate() {
             if out_of_time(i) {
                 return Err(ArchiveError::OutOfTime);
