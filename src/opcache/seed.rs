@@ -53,7 +53,43 @@ pub enum Restore {
 /// Unpacks the seed archive into `target` (which must not hold anything php-fpm uses yet).
 /// Never fails: problems are reported as [`Restore::Ignored`].
 pub fn restore(seed_file: &Path, target: &Path) -> Restore {
+    restore_within(seed_file, target, SeedLimits::default())
+}
+
+/// Bounds on what a seed may unpack: the seed lives where PHP can write, so an archive that
+/// unpacks without end (an 8 KB seed once wrote 256 MB) must stop early. WordPress's whole
+/// cache is ~18 MB in ~340 files; the defaults leave room for a large site.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedLimits {
+    pub archive_bytes: u64,
+    pub unpacked_bytes: u64,
+    pub files: usize,
+}
+
+impl Default for SeedLimits {
+    fn default() -> SeedLimits {
+        SeedLimits {
+            archive_bytes: 64 << 20,
+            unpacked_bytes: 256 << 20,
+            files: 50_000,
+        }
+    }
+}
+
+/// [`restore`] with explicit limits.
+pub fn restore_within(seed_file: &Path, target: &Path, limits: SeedLimits) -> Restore {
     let started = Instant::now();
+    match std::fs::metadata(seed_file) {
+        Ok(m) if m.len() > limits.archive_bytes => {
+            return Restore::Ignored(format!(
+                "{} is {} bytes, more than the {} a seed may be",
+                seed_file.display(),
+                m.len(),
+                limits.archive_bytes
+            ));
+        }
+        _ => {}
+    }
     let data = match std::fs::read(seed_file) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Restore::Absent,
@@ -68,7 +104,7 @@ pub fn restore(seed_file: &Path, target: &Path) -> Restore {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&staging);
-    match unpack(&data, &staging) {
+    match unpack(&data, &staging, limits) {
         Ok((scripts, bytes)) => {
             let files = scripts.len();
             // Move the build-id directories into place one by one: the target directory itself
@@ -129,7 +165,7 @@ pub fn script_path(entry: &Path) -> Option<PathBuf> {
 }
 
 /// Unpacks into `into`; returns the files' archive paths and their total size.
-fn unpack(data: &[u8], into: &Path) -> std::io::Result<(Vec<PathBuf>, u64)> {
+fn unpack(data: &[u8], into: &Path, limits: SeedLimits) -> std::io::Result<(Vec<PathBuf>, u64)> {
     std::fs::create_dir_all(into)?;
     let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(data)?);
     let (mut files, mut bytes) = (Vec::new(), 0u64);
@@ -163,8 +199,14 @@ fn unpack(data: &[u8], into: &Path) -> std::io::Result<(Vec<PathBuf>, u64)> {
         {
             std::fs::create_dir_all(parent)?;
         }
-        files.push(path);
         bytes += entry.size();
+        if bytes > limits.unpacked_bytes || files.len() >= limits.files {
+            return Err(std::io::Error::other(format!(
+                "unpacks to more than {} bytes or {} files",
+                limits.unpacked_bytes, limits.files
+            )));
+        }
+        files.push(path);
         // writes the content and keeps the entry's mtime (publish_if_newer compares them)
         entry.unpack(&dest)?;
     }
@@ -393,6 +435,55 @@ mod tests {
             restore(&base.join("nope.tar.zst"), &base.join("t")),
             Restore::Absent
         );
+    }
+
+    #[test]
+    fn a_seed_over_its_limits_is_ignored_and_unpacks_nothing() {
+        let base = tempdir("limits");
+        let source = base.join("src");
+        fill(&source); // 2 files, 8000 bytes
+        let seed = base.join(SEED_FILE);
+        publish(&source, &seed).unwrap();
+        let archive = std::fs::metadata(&seed).unwrap().len();
+        let roomy = SeedLimits {
+            archive_bytes: archive,
+            unpacked_bytes: 8000,
+            files: 2,
+        };
+        for (name, limits) in [
+            (
+                "archive",
+                SeedLimits {
+                    archive_bytes: archive - 1,
+                    ..roomy
+                },
+            ),
+            (
+                "bytes",
+                SeedLimits {
+                    unpacked_bytes: 7999,
+                    ..roomy
+                },
+            ),
+            ("files", SeedLimits { files: 1, ..roomy }),
+        ] {
+            let target = base.join(format!("t-{name}"));
+            std::fs::create_dir_all(&target).unwrap();
+            assert!(
+                matches!(restore_within(&seed, &target, limits), Restore::Ignored(_)),
+                "{name}"
+            );
+            assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "{name}");
+        }
+        let target = base.join("t-ok");
+        assert!(matches!(
+            restore_within(&seed, &target, roomy),
+            Restore::Restored {
+                files: 2,
+                bytes: 8000,
+                ..
+            }
+        ));
     }
 
     #[test]
