@@ -151,6 +151,10 @@ pub struct Config {
     pub static_cache: CacheLimits,
     /// How new sandboxes get a pre-compiled opcache. `LAMBDA_FPM_OPCACHE_SEED`.
     pub opcache_seed: SeedMode,
+    /// The key seeds are signed with (HMAC-SHA256), so a sandbox restores only a seed a sandbox of
+    /// this function published, never one PHP wrote. `LAMBDA_FPM_OPCACHE_SEED_KEY` (at least 32
+    /// characters), else the origin secret; neither: seeds are unsigned. Never visible to PHP.
+    pub opcache_seed_key: Option<String>,
     /// Where the seed lives (on EFS, next to the site). `LAMBDA_FPM_OPCACHE_SEED_DIR`.
     pub opcache_seed_dir: PathBuf,
     /// Load the whole file cache into opcache's shared memory during init.
@@ -356,6 +360,16 @@ impl Config {
         let v = Vars(lookup);
 
         let origin_secret = v.get("LAMBDA_FPM_ORIGIN_SECRET");
+        let opcache_seed_key = match v.get("LAMBDA_FPM_OPCACHE_SEED_KEY") {
+            Some(key) if key.len() < 32 => {
+                return Err(err(
+                    "LAMBDA_FPM_OPCACHE_SEED_KEY",
+                    "must be at least 32 characters",
+                ));
+            }
+            Some(key) => Some(key),
+            None => origin_secret.clone(),
+        };
         if let Some(secret) = &origin_secret {
             if secret.len() < 16 {
                 return Err(err(
@@ -518,6 +532,7 @@ impl Config {
                 60_000,
             )?),
             origin_secret,
+            opcache_seed_key,
             origin_secret_header,
             invoke_mode: v.choice(
                 "LAMBDA_FPM_INVOKE_MODE",
@@ -707,6 +722,7 @@ mod tests {
             ("LAMBDA_FPM_INVOKE_MODE", "streaming"),
             ("LAMBDA_FPM_LOG_FORMAT", "xml"),
             ("LAMBDA_FPM_LOG_SECRETS", "yes"),
+            ("LAMBDA_FPM_OPCACHE_SEED_KEY", "short"),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "example.com,exa mple.com"),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "*."),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "example.com:443"),

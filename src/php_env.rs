@@ -9,8 +9,8 @@
 //! - php-fpm also `LAMBDA_FPM_SOCKET`, `LAMBDA_FPM_PID` and `LAMBDA_FPM_OPCACHE_DIR`, which the
 //!   shipped php-fpm.conf and php.ini expand.
 //!
-//! and lose [`REMOVED`]: PHP shows its environment in `$_SERVER`, and the origin secret is the
-//! bridge's alone.
+//! and lose [`REMOVED`]: PHP shows its environment in `$_SERVER`, and the origin secret and the
+//! opcache seed key are the bridge's alone.
 //!
 //! `bootstrap --php-env [fpm|cli]` prints the same variables for the configuration in the
 //! environment, so bench's direct-FastCGI baseline and the layer's shell tests start PHP exactly
@@ -26,7 +26,7 @@ pub enum Process {
 }
 
 /// Variables removed from PHP's environment.
-pub const REMOVED: &[&str] = &["LAMBDA_FPM_ORIGIN_SECRET"];
+pub const REMOVED: &[&str] = &["LAMBDA_FPM_ORIGIN_SECRET", "LAMBDA_FPM_OPCACHE_SEED_KEY"];
 
 /// The variables set for `process`, in a fixed order.
 pub fn vars(config: &Config, process: Process) -> Vec<(&'static str, String)> {

@@ -1143,7 +1143,15 @@ async fn a_user_ini_in_the_document_root_is_never_read() {
 #[tokio::test]
 async fn php_cannot_read_the_origin_secret_anywhere() {
     const SECRET: &str = "origin-secret-value-f3a9c1d7e2b8";
-    let lambda = Lambda::start("procenv", &[("LAMBDA_FPM_ORIGIN_SECRET", SECRET)]).await;
+    const SEED_KEY: &str = "seed-key-0b9e4d7a1c3f5e8a2d6b9c0e4f7a1b3c";
+    let lambda = Lambda::start(
+        "procenv",
+        &[
+            ("LAMBDA_FPM_ORIGIN_SECRET", SECRET),
+            ("LAMBDA_FPM_OPCACHE_SEED_KEY", SEED_KEY),
+        ],
+    )
+    .await;
     let r = v2(lambda
         .invoke(get_with("/procenv.php", &[("x-origin-secret", SECRET)]))
         .await);
@@ -1162,6 +1170,7 @@ async fn php_cannot_read_the_origin_secret_anywhere() {
         "the origin secret reached PHP: {}",
         r.text()
     );
+    assert!(!r.text().contains(SEED_KEY), "the seed key reached PHP");
     // and the bridge still checks it (it lives in the configuration, not the environment)
     let r = v2(lambda.invoke(get("/procenv.php", "")).await);
     assert_eq!(r.status, 403);

@@ -81,7 +81,7 @@ async fn seed_published_restored_and_safe() {
         compiled.iter().any(|p| p.ends_with("seeded.php.bin")),
         "{compiled:?}"
     );
-    let published = opcache_seed::publish(&a_cache, &seed_dir.join(SEED_FILE)).unwrap();
+    let published = opcache_seed::publish(&a_cache, &seed_dir.join(SEED_FILE), None).unwrap();
     assert!(published.files >= 2);
     drop(a);
 
@@ -162,7 +162,7 @@ async fn corrupted_entries_foreign_builds_and_broken_archives_are_ignored() {
         .join(parts.as_path());
     std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
     std::fs::write(&foreign, b"not opcache at all").unwrap();
-    opcache_seed::publish(&a_cache, &seed_dir.join(SEED_FILE)).unwrap();
+    opcache_seed::publish(&a_cache, &seed_dir.join(SEED_FILE), None).unwrap();
 
     let b = start("seedbad-b", &root, &seed_dir, &ini).await;
     // a static request: init is done once it is answered
@@ -190,7 +190,8 @@ async fn corrupted_entries_foreign_builds_and_broken_archives_are_ignored() {
     assert!(matches!(
         opcache_seed::restore(
             &seed_dir.join(SEED_FILE),
-            &std::env::temp_dir().join("lambda-fpm-x")
+            &std::env::temp_dir().join("lambda-fpm-x"),
+            None
         ),
         Restore::Ignored(_)
     ));
@@ -273,7 +274,12 @@ async fn priming_loads_the_seed_into_shared_memory_during_init() {
     )
     .unwrap();
     assert_eq!(v2(a.invoke(get("/use.php")).await).text(), "3");
-    opcache_seed::publish(&a.runtime_dir.join("opcache"), &seed_dir.join(SEED_FILE)).unwrap();
+    opcache_seed::publish(
+        &a.runtime_dir.join("opcache"),
+        &seed_dir.join(SEED_FILE),
+        None,
+    )
+    .unwrap();
     drop(a);
 
     // without priming, the restored seed stays on disk until a page includes it

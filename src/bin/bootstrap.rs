@@ -131,7 +131,7 @@ async fn init_failed(message: &str) -> ExitCode {
 /// with the fixed threshold it stayed at 7-8 MiB, for ~6 ms more on a 3 MiB response. A
 /// `MALLOC_MMAP_THRESHOLD_` in the environment (glibc's own tunable) takes precedence.
 /// Settings nothing after start-up may read from the environment: the configuration holds them.
-const SCRUBBED: &[&str] = &["LAMBDA_FPM_ORIGIN_SECRET"];
+const SCRUBBED: &[&str] = &["LAMBDA_FPM_ORIGIN_SECRET", "LAMBDA_FPM_OPCACHE_SEED_KEY"];
 
 /// Wipes [`SCRUBBED`] from this process's environment once the configuration is read. Removing
 /// the variable is not enough: `/proc/<pid>/environ` shows the environment block the process

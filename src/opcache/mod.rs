@@ -38,7 +38,8 @@ pub(crate) fn restore_seed(config: &Config) {
     if config.opcache_seed != SeedMode::Copy {
         return;
     }
-    match seed::restore(&config.opcache_seed_file(), &config.opcache_dir()) {
+    let key = config.opcache_seed_key.as_deref().map(str::as_bytes);
+    match seed::restore(&config.opcache_seed_file(), &config.opcache_dir(), key) {
         seed::Restore::Restored {
             files,
             bytes,
@@ -94,8 +95,11 @@ pub(crate) async fn publish_seed(config: &Config) -> Value {
         return json!({"skipped": "LAMBDA_FPM_OPCACHE_SEED is not copy"});
     }
     let (source, seed_file) = (config.opcache_dir(), config.opcache_seed_file());
-    let result =
-        tokio::task::spawn_blocking(move || seed::publish_if_newer(&source, &seed_file)).await;
+    let key = config.opcache_seed_key.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        seed::publish_if_newer(&source, &seed_file, key.as_deref().map(str::as_bytes))
+    })
+    .await;
     match result {
         Ok(Ok(Some(p))) => {
             tracing::info!(target: "command", files = p.files, bytes = p.bytes, archive_bytes = p.archive_bytes, ms = p.ms, "opcache seed published");

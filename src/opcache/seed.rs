@@ -52,8 +52,44 @@ pub enum Restore {
 
 /// Unpacks the seed archive into `target` (which must not hold anything php-fpm uses yet).
 /// Never fails: problems are reported as [`Restore::Ignored`].
-pub fn restore(seed_file: &Path, target: &Path) -> Restore {
-    restore_within(seed_file, target, SeedLimits::default())
+pub fn restore(seed_file: &Path, target: &Path, key: Option<&[u8]>) -> Restore {
+    restore_within(seed_file, target, SeedLimits::default(), key)
+}
+
+/// Marks a signed seed: the archive, these 8 bytes, then HMAC-SHA256 of the archive.
+const MAC_MAGIC: &[u8; 8] = b"LFPMMAC1";
+const MAC_LEN: usize = 32;
+
+fn mac(key: &[u8], archive: &[u8]) -> [u8; MAC_LEN] {
+    use hmac::{KeyInit, Mac};
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    m.update(b"lambda-fpm opcache seed v1\0");
+    m.update(archive);
+    m.finalize().into_bytes().into()
+}
+
+/// The archive inside a seed file. With a key, only a seed signed with it (the signature is
+/// checked in constant time); without one, the archive as it is (a signature left by a keyed
+/// configuration is cut off unchecked).
+fn archive_of<'a>(data: &'a [u8], key: Option<&[u8]>) -> Result<&'a [u8], String> {
+    let trailer = MAC_MAGIC.len() + MAC_LEN;
+    let signed =
+        data.len() >= trailer && &data[data.len() - trailer..data.len() - MAC_LEN] == MAC_MAGIC;
+    match (key, signed) {
+        (Some(key), true) => {
+            let (archive, rest) = data.split_at(data.len() - trailer);
+            let given = &rest[MAC_MAGIC.len()..];
+            use subtle::ConstantTimeEq;
+            if bool::from(mac(key, archive).ct_eq(given)) {
+                Ok(archive)
+            } else {
+                Err("its signature does not match this function's key (not published by it)".into())
+            }
+        }
+        (Some(_), false) => Err("it is not signed (this function signs its seeds)".into()),
+        (None, true) => Ok(&data[..data.len() - trailer]),
+        (None, false) => Ok(data),
+    }
 }
 
 /// Bounds on what a seed may unpack: the seed lives where PHP can write, so an archive that
@@ -77,7 +113,12 @@ impl Default for SeedLimits {
 }
 
 /// [`restore`] with explicit limits.
-pub fn restore_within(seed_file: &Path, target: &Path, limits: SeedLimits) -> Restore {
+pub fn restore_within(
+    seed_file: &Path,
+    target: &Path,
+    limits: SeedLimits,
+    key: Option<&[u8]>,
+) -> Restore {
     let started = Instant::now();
     match std::fs::metadata(seed_file) {
         Ok(m) if m.len() > limits.archive_bytes => {
@@ -104,7 +145,14 @@ pub fn restore_within(seed_file: &Path, target: &Path, limits: SeedLimits) -> Re
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&staging);
-    match unpack(&data, &staging, limits) {
+    let archive = match archive_of(&data, key) {
+        Ok(a) => a,
+        Err(why) => {
+            let _ = std::fs::create_dir_all(target);
+            return Restore::Ignored(format!("{} is not used: {why}", seed_file.display()));
+        }
+    };
+    match unpack(archive, &staging, limits) {
         Ok((scripts, bytes)) => {
             let files = scripts.len();
             // Move the build-id directories into place one by one: the target directory itself
@@ -248,7 +296,11 @@ fn newest_file(dir: &Path) -> Option<std::time::SystemTime> {
 /// Publishes `source` only when it holds entries newer than the current seed (code was
 /// compiled since: a plugin update, a new page), so a periodic caller (cron) keeps the seed
 /// fresh without rewriting it for nothing. `Ok(None)`: nothing new.
-pub fn publish_if_newer(source: &Path, seed_file: &Path) -> std::io::Result<Option<Published>> {
+pub fn publish_if_newer(
+    source: &Path,
+    seed_file: &Path,
+    key: Option<&[u8]>,
+) -> std::io::Result<Option<Published>> {
     let Some(newest) = newest_file(source) else {
         return Ok(None);
     };
@@ -256,11 +308,12 @@ pub fn publish_if_newer(source: &Path, seed_file: &Path) -> std::io::Result<Opti
     if seed_time.is_some_and(|t| t >= newest) {
         return Ok(None);
     }
-    publish(source, seed_file).map(Some)
+    publish(source, seed_file, key).map(Some)
 }
 
-/// Packs the file cache directory `source` into the seed archive, atomically.
-pub fn publish(source: &Path, seed_file: &Path) -> std::io::Result<Published> {
+/// Packs the file cache directory `source` into the seed archive, atomically, signed with
+/// `key` when there is one.
+pub fn publish(source: &Path, seed_file: &Path, key: Option<&[u8]>) -> std::io::Result<Published> {
     let started = Instant::now();
     let dir = seed_file
         .parent()
@@ -306,7 +359,12 @@ pub fn publish(source: &Path, seed_file: &Path) -> std::io::Result<Published> {
         let zst = builder.into_inner()?;
         let mut writer = zst.finish()?;
         writer.flush()?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        let mut file = writer.into_inner().map_err(|e| e.into_error())?;
+        if let Some(key) = key {
+            let archive = std::fs::read(&tmp)?;
+            file.write_all(MAC_MAGIC)?;
+            file.write_all(&mac(key, &archive))?;
+        }
         file.sync_all()?;
         Ok((files, bytes))
     })();
@@ -349,12 +407,12 @@ mod tests {
         let source = base.join("src");
         fill(&source);
         let seed = base.join("efs/.lambda-fpm").join(SEED_FILE);
-        let p = publish(&source, &seed).unwrap();
+        let p = publish(&source, &seed, None).unwrap();
         assert_eq!((p.files, p.bytes), (2, 8000));
         assert!(p.archive_bytes > 0 && p.archive_bytes < 8000);
         let target = base.join("rt/opcache");
         std::fs::create_dir_all(&target).unwrap();
-        match restore(&seed, &target) {
+        match restore(&seed, &target, None) {
             Restore::Restored {
                 files,
                 bytes,
@@ -391,19 +449,25 @@ mod tests {
         let source = base.join("src");
         let seed = base.join(SEED_FILE);
         assert!(
-            publish_if_newer(&base.join("empty"), &seed)
+            publish_if_newer(&base.join("empty"), &seed, None)
                 .unwrap()
                 .is_none()
         );
         fill(&source);
-        assert!(publish_if_newer(&source, &seed).unwrap().is_some());
+        assert!(publish_if_newer(&source, &seed, None).unwrap().is_some());
         assert!(
-            publish_if_newer(&source, &seed).unwrap().is_none(),
+            publish_if_newer(&source, &seed, None).unwrap().is_none(),
             "republished with nothing new"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(source.join("0123abcd/new.php.bin"), b"x").unwrap();
-        assert_eq!(publish_if_newer(&source, &seed).unwrap().unwrap().files, 3);
+        assert_eq!(
+            publish_if_newer(&source, &seed, None)
+                .unwrap()
+                .unwrap()
+                .files,
+            3
+        );
     }
 
     #[test]
@@ -432,9 +496,53 @@ mod tests {
     fn absent_seed() {
         let base = tempdir("absent");
         assert_eq!(
-            restore(&base.join("nope.tar.zst"), &base.join("t")),
+            restore(&base.join("nope.tar.zst"), &base.join("t"), None),
             Restore::Absent
         );
+    }
+
+    #[test]
+    fn with_a_key_only_a_seed_signed_with_it_is_restored() {
+        let base = tempdir("signed");
+        let source = base.join("src");
+        fill(&source);
+        let seed = base.join(SEED_FILE);
+        let key: &[u8] = b"a-key-of-at-least-thirty-two-characters";
+        publish(&source, &seed, Some(key)).unwrap();
+        let t = base.join("t-good");
+        assert!(matches!(
+            restore(&seed, &t, Some(key)),
+            Restore::Restored { files: 2, .. }
+        ));
+        // another key, an unsigned seed, a tampered archive: all ignored, nothing unpacked
+        let signed = std::fs::read(&seed).unwrap();
+        let mut tampered = signed.clone();
+        tampered[10] ^= 1;
+        publish(&source, &base.join("unsigned"), None).unwrap();
+        let unsigned = std::fs::read(base.join("unsigned")).unwrap();
+        for (name, bytes, key) in [
+            (
+                "other key",
+                signed.clone(),
+                &b"another-key-of-at-least-thirty-two-chars"[..],
+            ),
+            ("unsigned", unsigned.clone(), key),
+            ("tampered", tampered, key),
+        ] {
+            std::fs::write(&seed, &bytes).unwrap();
+            let t = base.join(format!("t-{name}"));
+            match restore(&seed, &t, Some(key)) {
+                Restore::Ignored(why) => assert!(why.contains("sign"), "{name}: {why}"),
+                other => panic!("{name}: {other:?}"),
+            }
+            assert_eq!(std::fs::read_dir(&t).unwrap().count(), 0, "{name}");
+        }
+        // without a key (no secret configured) an unsigned seed is used as before
+        std::fs::write(&seed, &unsigned).unwrap();
+        assert!(matches!(
+            restore(&seed, &base.join("t-nokey"), None),
+            Restore::Restored { files: 2, .. }
+        ));
     }
 
     #[test]
@@ -443,7 +551,7 @@ mod tests {
         let source = base.join("src");
         fill(&source); // 2 files, 8000 bytes
         let seed = base.join(SEED_FILE);
-        publish(&source, &seed).unwrap();
+        publish(&source, &seed, None).unwrap();
         let archive = std::fs::metadata(&seed).unwrap().len();
         let roomy = SeedLimits {
             archive_bytes: archive,
@@ -470,14 +578,17 @@ mod tests {
             let target = base.join(format!("t-{name}"));
             std::fs::create_dir_all(&target).unwrap();
             assert!(
-                matches!(restore_within(&seed, &target, limits), Restore::Ignored(_)),
+                matches!(
+                    restore_within(&seed, &target, limits, None),
+                    Restore::Ignored(_)
+                ),
                 "{name}"
             );
             assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "{name}");
         }
         let target = base.join("t-ok");
         assert!(matches!(
-            restore_within(&seed, &target, roomy),
+            restore_within(&seed, &target, roomy, None),
             Restore::Restored {
                 files: 2,
                 bytes: 8000,
@@ -492,7 +603,7 @@ mod tests {
         let source = base.join("src");
         fill(&source);
         let seed = base.join(SEED_FILE);
-        publish(&source, &seed).unwrap();
+        publish(&source, &seed, None).unwrap();
         let good = std::fs::read(&seed).unwrap();
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("garbage", b"not a zstd file at all".to_vec()),
@@ -509,7 +620,7 @@ mod tests {
             let target = base.join(format!("t-{name}"));
             std::fs::create_dir_all(&target).unwrap();
             assert!(
-                matches!(restore(&seed, &target), Restore::Ignored(_)),
+                matches!(restore(&seed, &target, None), Restore::Ignored(_)),
                 "{name}"
             );
             assert!(target.is_dir(), "{name}: cache dir must exist for php-fpm");
@@ -534,7 +645,7 @@ mod tests {
         b.append_link(&mut h, "evil", "/etc/passwd").unwrap();
         b.into_inner().unwrap().finish().unwrap();
         let target = base.join("t");
-        assert!(matches!(restore(&seed, &target), Restore::Ignored(_)));
+        assert!(matches!(restore(&seed, &target, None), Restore::Ignored(_)));
         assert!(!target.join("evil").exists());
     }
 
@@ -560,7 +671,7 @@ mod tests {
             while !stop_reader.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
                 let t = reader_seed.with_file_name(format!("reader-{n}"));
-                match restore(&reader_seed, &t) {
+                match restore(&reader_seed, &t, None) {
                     Restore::Restored { files, .. } => {
                         assert_eq!(files, 3);
                         restored += 1;
@@ -578,7 +689,7 @@ mod tests {
                 let seed = seed.clone();
                 std::thread::spawn(move || {
                     for _ in 0..5 {
-                        publish(&s, &seed).unwrap();
+                        publish(&s, &seed, None).unwrap();
                     }
                 })
             })
@@ -590,7 +701,7 @@ mod tests {
         reader.join().unwrap();
         let target = base.join("final");
         assert!(matches!(
-            restore(&seed, &target),
+            restore(&seed, &target, None),
             Restore::Restored { files: 3, .. }
         ));
         let leftovers = std::fs::read_dir(seed.parent().unwrap())
