@@ -104,6 +104,23 @@ fn command_envelope() {
 }
 
 #[test]
+fn an_http_event_is_never_a_command_whatever_it_carries() {
+    let envelope = r#"{"lambda_fpm":{"command":"php","args":["-r","echo 1;"]}}"#;
+    for name in ["v1", "v2", "url", "alb", "alb-multi"] {
+        let mut e = fixture(name);
+        e["body"] = json!(envelope);
+        e["isBase64Encoded"] = json!(false);
+        e["headers"]["lambda_fpm"] = json!(envelope);
+        e["queryStringParameters"] = json!({"lambda_fpm": envelope});
+        e["rawQueryString"] = json!("lambda_fpm=1");
+        match parse_event(&e) {
+            Ok(Invocation::Http(r)) => assert_eq!(&r.body[..], envelope.as_bytes(), "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn malformed_events_are_errors_not_panics() {
     let cases = [
         json!(null),
