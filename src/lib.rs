@@ -36,6 +36,8 @@ pub(crate) mod payload_fit;
 pub mod php_env;
 pub(crate) mod php_fpm;
 pub(crate) mod php_request;
+#[cfg(test)]
+mod properties;
 pub(crate) mod reply;
 pub(crate) mod request_log;
 pub(crate) mod routing;
