@@ -52,6 +52,19 @@ impl FileProbe for DiskProbe {
             _ => Probe::Missing,
         }
     }
+
+    fn real_path(&self, relative: &str) -> Option<String> {
+        real_relative(
+            &self.root,
+            &std::fs::canonicalize(self.root.join(relative)).ok()?,
+        )
+        .filter(|real| real != relative)
+    }
+}
+
+/// `real` (a canonical path) relative to the canonical `root`, if it is inside it.
+pub fn real_relative(root: &Path, real: &Path) -> Option<String> {
+    real.strip_prefix(root).ok()?.to_str().map(str::to_string)
 }
 
 #[cfg(test)]
@@ -84,6 +97,18 @@ mod tests {
         assert_eq!(probe.probe("dir-out"), Probe::Outside);
         assert_eq!(probe.probe("dir-out/secret.txt"), Probe::Outside);
         assert_eq!(probe.probe("dangling"), Probe::Missing);
+        // what a link really is, for the deny rules
+        std::fs::create_dir_all(root.join("real-dir")).unwrap();
+        std::fs::write(root.join("real-dir/index.php"), "<?php").unwrap();
+        symlink("real-dir", root.join("dir-in")).unwrap();
+        assert_eq!(probe.real_path("a.txt"), None);
+        assert_eq!(probe.real_path("link-in.txt").as_deref(), Some("a.txt"));
+        assert_eq!(
+            probe.real_path("dir-in/index.php").as_deref(),
+            Some("real-dir/index.php")
+        );
+        assert_eq!(probe.real_path("link-out.txt"), None);
+        assert_eq!(probe.real_path("missing"), None);
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

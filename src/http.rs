@@ -136,6 +136,11 @@ async fn decide(
                 log.detail = "file vanished".into();
                 Outcome::Buffered(plain(404, "Not Found"))
             }
+            // what was opened is not what routing may serve (a link swapped in since)
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                log.detail = format!("refused: {e}");
+                Outcome::Buffered(plain(403, "Forbidden"))
+            }
             Err(e) => {
                 log.detail = format!("cannot read file: {e}");
                 Outcome::Buffered(plain(500, "Internal Server Error"))

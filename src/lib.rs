@@ -25,6 +25,9 @@ pub(crate) mod encoding;
 pub mod event;
 pub(crate) mod fastcgi_transport;
 pub(crate) mod fs_probe;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 pub(crate) mod http;
 pub mod invocation;
 pub mod logging;

@@ -23,6 +23,8 @@
 
 use std::fmt;
 
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+
 /// What the file system holds at a path below the document root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
@@ -37,6 +39,44 @@ pub enum Probe {
 /// (no leading slash, segments joined by `/`, already validated: no `.`/`..`, no NUL).
 pub trait FileProbe {
     fn probe(&self, relative: &str) -> Probe;
+
+    /// Where `relative` really is, relative to the root, when symlinks make that differ from
+    /// `relative` (`None`: it is `relative` itself, or it does not resolve inside the root).
+    /// The deny rules judge this path too ([`judge_real_target`]).
+    fn real_path(&self, _relative: &str) -> Option<String> {
+        None
+    }
+}
+
+/// What a routed file is used for, for [`judge_real_target`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Read and sent as it is.
+    Served,
+    /// Run by php-fpm.
+    Run,
+}
+
+/// The rules for the file a symlinked target really is (`real`, relative to the root, symlinks
+/// resolved): the same deny rules as a URL naming it, and a script runs only when it really is
+/// a `*.php` file outside uploads, a served file never when it is PHP source. So a link named
+/// `notes.txt` does not show `wp-config.php` or `index.php`, `alias.php` does not run an upload,
+/// and `x.php` does not run a JPEG as PHP.
+pub fn judge_real_target(real: &str, used: Use) -> Option<DenyReason> {
+    let segments: Vec<String> = real
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(reason) = deny_by_name(&segments) {
+        return Some(reason);
+    }
+    let name = segments.last().map(String::as_str).unwrap_or("");
+    match used {
+        Use::Run if !is_php_name(name) => Some(DenyReason::SymlinkTarget),
+        Use::Served if is_php_name(name) => Some(DenyReason::SymlinkTarget),
+        _ => None,
+    }
 }
 
 /// Why a request was denied.
@@ -65,6 +105,9 @@ pub enum DenyReason {
     PhpInUploads,
     /// A symlink that points outside the document root.
     OutsideRoot,
+    /// A symlink inside the root whose target the rules refuse: PHP source under another
+    /// name, a non-PHP file run as PHP, an upload run through an alias.
+    SymlinkTarget,
     /// A directory with no index file (no listings).
     DirectoryListing,
     /// A `*.php` path whose script does not exist (nginx: `return 404`).
@@ -93,6 +136,7 @@ impl DenyReason {
             DenyReason::PhpLookalike => "php_lookalike",
             DenyReason::PhpInUploads => "php_in_uploads",
             DenyReason::OutsideRoot => "outside_document_root",
+            DenyReason::SymlinkTarget => "symlink_target",
             DenyReason::DirectoryListing => "directory_listing",
             DenyReason::NoSuchScript => "no_such_script",
         }
@@ -224,9 +268,9 @@ pub fn is_php_lookalike(name: &str) -> bool {
 /// `/wp-content/uploads/2024/index.php` may not).
 pub fn route(raw_path: &str, query: &str, front_controller: &str, fs: &impl FileProbe) -> Route {
     let decided = resolve(raw_path, query, front_controller, fs);
-    let resolved = match &decided {
-        Route::Php(target) => &target.relative,
-        Route::Static { relative } => relative,
+    let (resolved, used) = match &decided {
+        Route::Php(target) => (&target.relative, Use::Run),
+        Route::Static { relative } => (relative, Use::Served),
         Route::Redirect { .. } | Route::Deny(_) => return decided,
     };
     let segments: Vec<String> = resolved
@@ -234,10 +278,16 @@ pub fn route(raw_path: &str, query: &str, front_controller: &str, fs: &impl File
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    match deny_by_name(&segments) {
-        Some(reason) => Route::Deny(reason),
-        None => decided,
+    if let Some(reason) = deny_by_name(&segments) {
+        return Route::Deny(reason);
     }
+    // and, through a symlink, the file it really is
+    if let Some(real) = fs.real_path(resolved)
+        && let Some(reason) = judge_real_target(&real, used)
+    {
+        return Route::Deny(reason);
+    }
+    decided
 }
 
 /// `route` before the resolved target is judged.
@@ -282,12 +332,9 @@ fn resolve(raw_path: &str, query: &str, front_controller: &str, fs: &impl FilePr
         Probe::File if !trailing_slash => return Route::Static { relative },
         Probe::Dir | Probe::File if relative.is_empty() => {}
         Probe::Dir if !trailing_slash => {
-            let mut location = format!("/{relative}/");
-            if !query.is_empty() {
-                location.push('?');
-                location.push_str(query);
-            }
-            return Route::Redirect { location };
+            return Route::Redirect {
+                location: directory_location(&segments, query),
+            };
         }
         Probe::Dir => {}
         Probe::Outside => return Route::Deny(DenyReason::OutsideRoot),
@@ -322,6 +369,55 @@ fn resolve(raw_path: &str, query: &str, front_controller: &str, fs: &impl FilePr
         Probe::Outside => Route::Deny(DenyReason::OutsideRoot),
         _ => Route::Deny(DenyReason::DirectoryListing),
     }
+}
+
+/// What a path segment keeps as is in a `Location`: unreserved characters and the sub-delims
+/// that mean nothing special in a path; everything else (controls, space, non-ASCII, `%`,
+/// `?`, `#`, ...) is percent-encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// What the query keeps as is: everything but controls, space, non-ASCII and the characters
+/// no query may carry raw (`"`, `#`, `<`, `>`, `` ` ``); `%` stays, escapes are the client's.
+const QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`');
+
+/// `Location` of the redirect from a directory to its trailing-slash form: the decoded
+/// segments encoded again (so `/d%69r` and `/dir` redirect alike and a directory named
+/// `a?b` or `été` keeps its name), and the query without a byte that could end the header.
+pub fn directory_location(segments: &[String], query: &str) -> String {
+    let mut location = String::new();
+    for s in segments {
+        location.push('/');
+        location.extend(utf8_percent_encode(s, SEGMENT));
+    }
+    location.push('/');
+    if !query.is_empty() {
+        location.push('?');
+        location.extend(utf8_percent_encode(query, QUERY));
+    }
+    location
 }
 
 /// The front controller for URLs that are not files (pretty permalinks).
@@ -453,6 +549,75 @@ mod tests {
         }
     }
 
+    /// The WordPress tree plus symlinks inside the root (name -> real path).
+    struct Linked(Tree, Vec<(&'static str, &'static str)>);
+
+    impl Linked {
+        fn real(&self, relative: &str) -> Option<String> {
+            self.1.iter().find_map(|(link, real)| {
+                if relative == *link {
+                    Some(real.to_string())
+                } else {
+                    relative
+                        .strip_prefix(&format!("{link}/"))
+                        .map(|rest| format!("{real}/{rest}"))
+                }
+            })
+        }
+    }
+
+    impl FileProbe for Linked {
+        fn probe(&self, relative: &str) -> Probe {
+            self.0
+                .probe(&self.real(relative).unwrap_or_else(|| relative.to_string()))
+        }
+        fn real_path(&self, relative: &str) -> Option<String> {
+            self.real(relative)
+        }
+    }
+
+    /// Finding 5 of #24: a symlink is judged by what it points to, not by its name.
+    #[test]
+    fn symlinks_are_judged_by_their_target() {
+        let mut tree = Tree::wordpress();
+        tree.0
+            .insert("wp-content/uploads/2024/shell.php".into(), Probe::File);
+        tree.0
+            .insert("wp-content/uploads/2024/photo.jpg".into(), Probe::File);
+        tree.0.insert("wp-content/uploads".into(), Probe::Dir);
+        let fs = Linked(
+            tree,
+            vec![
+                ("notes.txt", "index.php"),
+                ("config.txt", "wp-config.php"),
+                ("alias.php", "wp-content/uploads/2024/shell.php"),
+                ("img.php", "wp-content/uploads/2024/photo.jpg"),
+                ("media", "wp-content/uploads"),
+                ("env.txt", ".env"),
+                (
+                    "latest.css",
+                    "wp-content/themes/twentytwentythree/style.css",
+                ),
+                ("login.php", "wp-login.php"),
+            ],
+        );
+        let at = |p: &str| route(p, "", "/index.php", &fs);
+        let denied = Route::Deny(DenyReason::SymlinkTarget);
+        assert_eq!(at("/notes.txt"), denied, "PHP source under a .txt name");
+        assert_eq!(at("/config.txt"), Route::Deny(DenyReason::WpConfig));
+        assert_eq!(at("/env.txt"), Route::Deny(DenyReason::Dotfile));
+        assert_eq!(at("/alias.php"), Route::Deny(DenyReason::PhpInUploads));
+        assert_eq!(at("/img.php"), denied, "a JPEG run as PHP");
+        assert_eq!(
+            at("/media/2024/shell.php"),
+            Route::Deny(DenyReason::PhpInUploads)
+        );
+        // links to what a URL may read or run are fine
+        assert_eq!(at("/latest.css"), stat("latest.css"));
+        assert_eq!(at("/media/2024/photo.jpg"), stat("media/2024/photo.jpg"));
+        assert_eq!(at("/login.php"), php("/login.php", "", false));
+    }
+
     fn r(path: &str) -> Route {
         route(path, "", "/index.php", &Tree::wordpress())
     }
@@ -562,6 +727,31 @@ mod tests {
             Route::Redirect {
                 location: "/wp-admin/?a=1&b=2".into()
             }
+        );
+    }
+
+    /// Found by the `routing` fuzz target: the redirect repeated the query verbatim (a CR/LF
+    /// from an event would have split the Location header) and the decoded path unencoded.
+    #[test]
+    fn directory_redirects_encode_the_path_and_neutralise_the_query() {
+        let seg = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            directory_location(&seg(&["wp-admin"]), "a=1&b=%41"),
+            "/wp-admin/?a=1&b=%41"
+        );
+        assert_eq!(directory_location(&seg(&["été"]), ""), "/%C3%A9t%C3%A9/");
+        assert_eq!(
+            directory_location(&seg(&["a?b", "c#d", "e f", "100%", "x;y=z@w"]), ""),
+            "/a%3Fb/c%23d/e%20f/100%25/x;y=z@w/"
+        );
+        assert_eq!(
+            directory_location(&seg(&["d"]), "q=\r\nSet-Cookie: x<"),
+            "/d/?q=%0D%0ASet-Cookie:%20x%3C"
+        );
+        let tree = Tree::wordpress();
+        assert_eq!(
+            route("/wp-%61dmin", "x", "/index.php", &tree),
+            route("/wp-admin", "x", "/index.php", &tree)
         );
     }
 

@@ -10,19 +10,21 @@
 //! size and mtime are unchanged ("revalidated"), or reads them again. Total size and per-file
 //! size are bounded; the least recently used entries are evicted first.
 
-use std::io::SeekFrom;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use lru::LruCache;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::cache_policy::CachePolicy;
 use crate::conditional::{Conditions, Decision, Validators, decide};
 use crate::encoding::{Coding, choose, compressible};
 use crate::event::{HttpRequest, HttpResponse};
+use crate::routing::{Use, judge_real_target};
 
 /// Limits of the in-memory cache.
 pub use crate::config::CacheLimits;
@@ -51,12 +53,84 @@ impl CacheUse {
     }
 }
 
-/// A body still on disk (large files: streamed, or read only when it fits).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A body still on disk (large files: streamed, or read only when it fits): the file that was
+/// opened and checked when the request was served, never opened again by name.
+#[derive(Debug, Clone)]
 pub struct FileBody {
-    pub path: PathBuf,
+    pub file: Arc<File>,
     pub offset: u64,
     pub len: u64,
+}
+
+/// Opens the routed file `relative` below the canonical `root` and checks that what was opened
+/// is what routing decided: a regular file inside the root which, reached through a symlink,
+/// the deny rules still allow to be served (judged on the path the kernel reports for the open
+/// descriptor, so a file swapped for a symlink between routing and this open is caught). Every
+/// later read uses this descriptor.
+pub fn open_decided(root: &Path, relative: &str) -> std::io::Result<(File, std::fs::Metadata)> {
+    let path = root.join(relative);
+    let file = File::open(&path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not a regular file",
+        ));
+    }
+    let opened = match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+        Ok(p) => p,
+        // no /proc (a bare chroot): resolve the name, and require it to be the same inode
+        Err(_) => {
+            let real = std::fs::canonicalize(&path)?;
+            let again = std::fs::metadata(&real)?;
+            if (again.dev(), again.ino()) != (meta.dev(), meta.ino()) {
+                return Err(refused(relative, "changed while it was opened"));
+            }
+            real
+        }
+    };
+    let Some(real) = crate::fs_probe::real_relative(root, &opened) else {
+        return Err(refused(relative, "resolves outside the document root"));
+    };
+    if real != relative
+        && let Some(reason) = judge_real_target(&real, Use::Served)
+    {
+        return Err(refused(
+            relative,
+            &format!("is a link to {real:?} ({reason})"),
+        ));
+    }
+    Ok((file, meta))
+}
+
+fn refused(relative: &str, why: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        format!("{relative:?} {why}"),
+    )
+}
+
+/// Opens a precompressed sibling: a regular file, never through a symlink (`O_NOFOLLOW`; a
+/// sibling is not what routing judged), not older than the file it compresses.
+fn open_sibling(path: &Path, not_before: SystemTime) -> Option<(File, std::fs::Metadata)> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    (meta.is_file() && meta.modified().is_ok_and(|t| t >= not_before)).then_some((file, meta))
+}
+
+/// Reads `len` bytes at `offset` of an opened file, off the async threads.
+async fn read_at(file: Arc<File>, offset: u64, len: usize) -> std::io::Result<Bytes> {
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, offset)?;
+        Ok(Bytes::from(buf))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// The result of serving a static file.
@@ -268,37 +342,37 @@ impl StaticServer {
             });
         }
         let path = self.root.join(relative);
-        let meta = tokio::fs::metadata(&path).await?;
-        let modified = meta.modified()?;
-
-        // Precompressed siblings: only for compressible types, only when not older than the
-        // file itself (a stale .gz after an edit would serve old content), and only regular
-        // files: a sibling is never a symlink, so none can lead out of the root (routing
-        // judged the file, not its siblings).
-        let mut available = Vec::new();
-        if compressible(content_type_of(relative)) {
-            for coding in [Coding::Brotli, Coding::Gzip] {
-                let sibling = sibling_path(&path, coding);
-                if let Ok(m) = tokio::fs::symlink_metadata(&sibling).await
-                    && m.file_type().is_file()
-                    && m.modified().is_ok_and(|t| t >= modified)
-                {
-                    available.push(coding);
+        let (root, rel) = (self.root.clone(), relative.to_string());
+        let ct = content_type_of(relative);
+        let opened = tokio::task::spawn_blocking(move || {
+            let (file, meta) = open_decided(&root, &rel)?;
+            let modified = meta.modified()?;
+            // Precompressed siblings: only for compressible types, only when not older than
+            // the file itself (a stale .gz after an edit would serve old content), and only
+            // regular files reached without a symlink (routing judged the file, not them).
+            let mut siblings = Vec::new();
+            if compressible(ct) {
+                for coding in [Coding::Brotli, Coding::Gzip] {
+                    if let Some(found) = open_sibling(&sibling_path(&path, coding), modified) {
+                        siblings.push((coding, found));
+                    }
                 }
             }
-        }
+            Ok::<_, std::io::Error>(((file, meta), siblings))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let ((file, meta), mut siblings) = opened;
+        let available: Vec<Coding> = siblings.iter().map(|(c, _)| *c).collect();
         let coding = choose(request.header("accept-encoding"), &available);
-        let (send_path, send_meta) = match coding {
-            Some(c) => {
-                let p = sibling_path(&path, c);
-                let m = tokio::fs::symlink_metadata(&p).await?;
-                if !m.file_type().is_file() {
-                    return Err(std::io::Error::other("precompressed sibling changed"));
-                }
-                (p, m)
-            }
-            None => (path.clone(), meta),
+        let (send_file, send_meta) = match coding {
+            Some(c) => match siblings.iter().position(|(s, _)| *s == c) {
+                Some(i) => siblings.swap_remove(i).1,
+                None => (file, meta),
+            },
+            None => (file, meta),
         };
+        let send_file = Arc::new(send_file);
         let size = send_meta.len();
         let send_modified = send_meta.modified()?;
 
@@ -315,7 +389,7 @@ impl StaticServer {
             );
             let file_body = match range {
                 Some((offset, len)) if method != "HEAD" && len > 0 => Some(FileBody {
-                    path: send_path,
+                    file: send_file,
                     offset,
                     len,
                 }),
@@ -337,7 +411,7 @@ impl StaticServer {
         let (variant, use_) = match known {
             Some(v) => (v, CacheUse::Revalidated),
             None => {
-                let bytes = Bytes::from(tokio::fs::read(&send_path).await?);
+                let bytes = read_at(send_file, 0, size as usize).await?;
                 (
                     Variant {
                         bytes,
@@ -435,46 +509,27 @@ fn sibling_path(path: &Path, coding: Coding) -> PathBuf {
 
 /// Reads a [`FileBody`] into memory.
 pub async fn read_body(body: &FileBody) -> std::io::Result<Bytes> {
-    let mut file = tokio::fs::File::open(&body.path).await?;
-    file.seek(SeekFrom::Start(body.offset)).await?;
-    let mut buf = vec![0u8; body.len as usize];
-    file.read_exact(&mut buf).await?;
-    Ok(Bytes::from(buf))
+    read_at(body.file.clone(), body.offset, body.len as usize).await
 }
 
 /// Streams a [`FileBody`] in chunks.
 pub fn stream_body(
     body: FileBody,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
-    const CHUNK: usize = 256 * 1024;
-    futures_util::stream::unfold(
-        (None::<tokio::fs::File>, body, 0u64),
-        |(file, body, sent)| async move {
-            if sent >= body.len {
-                return None;
+    const CHUNK: u64 = 256 * 1024;
+    futures_util::stream::unfold((body, 0u64), |(body, sent)| async move {
+        if sent >= body.len {
+            return None;
+        }
+        let want = CHUNK.min(body.len - sent);
+        match read_at(body.file.clone(), body.offset + sent, want as usize).await {
+            Ok(bytes) => Some((Ok(bytes), (body, sent + want))),
+            Err(e) => {
+                let len = body.len;
+                Some((Err(e), (body, len)))
             }
-            let mut file = match file {
-                Some(f) => f,
-                None => {
-                    let opened = async {
-                        let mut f = tokio::fs::File::open(&body.path).await?;
-                        f.seek(SeekFrom::Start(body.offset)).await?;
-                        Ok::<_, std::io::Error>(f)
-                    };
-                    match opened.await {
-                        Ok(f) => f,
-                        Err(e) => return Some((Err(e), (None, body, u64::MAX))),
-                    }
-                }
-            };
-            let want = CHUNK.min((body.len - sent) as usize);
-            let mut buf = vec![0u8; want];
-            match file.read_exact(&mut buf).await {
-                Ok(_) => Some((Ok(Bytes::from(buf)), (Some(file), body, sent + want as u64))),
-                Err(e) => Some((Err(e), (None, body, u64::MAX))),
-            }
-        },
-    )
+        }
+    })
 }
 
 #[cfg(test)]
@@ -576,6 +631,50 @@ mod tests {
         assert_eq!(header(&r, "content-encoding"), None);
     }
 
+    /// Finding 5 of #24: what is served is the file that was opened, judged by what it really
+    /// is. Routing refuses these links by their target too; this is the check that holds when
+    /// the file changes into such a link after routing decided (the race).
+    #[tokio::test]
+    async fn a_file_that_is_really_php_source_or_outside_is_never_served() {
+        let base = tempdir("served-links");
+        let root = base.join("root");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("index.php"), "<?php $secret = 1;").unwrap();
+        std::fs::write(root.join(".env"), "DB_PASSWORD=x").unwrap();
+        std::fs::write(root.join("sub/style.css"), "body{}").unwrap();
+        std::fs::write(base.join("outside.txt"), "OUTSIDE").unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        std::os::unix::fs::symlink("index.php", root.join("notes.txt")).unwrap();
+        std::os::unix::fs::symlink(".env", root.join("env.txt")).unwrap();
+        std::os::unix::fs::symlink("../outside.txt", root.join("out.txt")).unwrap();
+        std::os::unix::fs::symlink("sub", root.join("alias")).unwrap();
+        let s = server(&root, 0);
+        for name in ["notes.txt", "env.txt", "out.txt"] {
+            let e = s
+                .serve(&req(&format!("/{name}"), &[]), name)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied,
+                "{name}: {e}"
+            );
+        }
+        // a link to a file that may be served still is
+        let r = s
+            .serve(&req("/alias/style.css", &[]), "alias/style.css")
+            .await
+            .unwrap();
+        assert_eq!(&r.response.body[..], b"body{}");
+        // the swap: a served file replaced by a link to PHP source is refused on its next miss
+        std::fs::write(root.join("page.txt"), "plain").unwrap();
+        let r = s.serve(&req("/page.txt", &[]), "page.txt").await.unwrap();
+        assert_eq!(&r.response.body[..], b"plain");
+        std::fs::remove_file(root.join("page.txt")).unwrap();
+        std::os::unix::fs::symlink("index.php", root.join("page.txt")).unwrap();
+        assert!(s.serve(&req("/page.txt", &[]), "page.txt").await.is_err());
+    }
+
     #[tokio::test]
     async fn stale_sibling_is_ignored_and_images_get_none() {
         let root = tempdir("stale");
@@ -668,7 +767,7 @@ mod tests {
         let data: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();
         std::fs::write(root.join("s.bin"), &data).unwrap();
         let chunks: Vec<Bytes> = stream_body(FileBody {
-            path: root.join("s.bin"),
+            file: Arc::new(File::open(root.join("s.bin")).unwrap()),
             offset: 1000,
             len: 600_000,
         })

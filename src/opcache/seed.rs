@@ -60,6 +60,13 @@ pub fn restore(seed_file: &Path, target: &Path, key: Option<&[u8]>) -> Restore {
 const MAC_MAGIC: &[u8; 8] = b"LFPMMAC1";
 const MAC_LEN: usize = 32;
 
+/// What a signed seed carries after its archive: [`MAC_MAGIC`], then the MAC.
+pub(crate) fn signature(key: &[u8], archive: &[u8]) -> Vec<u8> {
+    let mut out = MAC_MAGIC.to_vec();
+    out.extend_from_slice(&mac(key, archive));
+    out
+}
+
 fn mac(key: &[u8], archive: &[u8]) -> [u8; MAC_LEN] {
     use hmac::{KeyInit, Mac};
     let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key");
@@ -218,9 +225,13 @@ fn unpack(data: &[u8], into: &Path, limits: SeedLimits) -> std::io::Result<(Vec<
     let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(data)?);
     let (mut files, mut bytes) = (Vec::new(), 0u64);
     let mut created = std::collections::HashSet::new();
+    let mut names = std::collections::HashSet::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let kind = entry.header().entry_type();
+        // tar unpacks a "file" whose name ends in '/' as a directory (old BSD tar): count it
+        // as one, or the reported files would not be what is on disk
+        let as_dir = kind.is_dir() || entry.path_bytes().ends_with(b"/");
         let path = entry.path()?.into_owned();
         let safe = path
             .components()
@@ -236,7 +247,7 @@ fn unpack(data: &[u8], into: &Path, limits: SeedLimits) -> std::io::Result<(Vec<
         // canonicalisation in `unpack_in` (a dozen lstat calls each, half the restore time
         // here) is not needed. Parents are created once.
         let dest = into.join(&path);
-        if kind.is_dir() {
+        if as_dir {
             if created.insert(dest.clone()) {
                 std::fs::create_dir_all(&dest)?;
             }
@@ -252,6 +263,14 @@ fn unpack(data: &[u8], into: &Path, limits: SeedLimits) -> std::io::Result<(Vec<
             return Err(std::io::Error::other(format!(
                 "unpacks to more than {} bytes or {} files",
                 limits.unpacked_bytes, limits.files
+            )));
+        }
+        // publish never writes a name twice; a second copy would overwrite the first and
+        // make the reported count wrong
+        if !names.insert(path.clone()) {
+            return Err(std::io::Error::other(format!(
+                "duplicate entry {}",
+                path.display()
             )));
         }
         files.push(path);
@@ -362,8 +381,7 @@ pub fn publish(source: &Path, seed_file: &Path, key: Option<&[u8]>) -> std::io::
         let mut file = writer.into_inner().map_err(|e| e.into_error())?;
         if let Some(key) = key {
             let archive = std::fs::read(&tmp)?;
-            file.write_all(MAC_MAGIC)?;
-            file.write_all(&mac(key, &archive))?;
+            file.write_all(&signature(key, &archive))?;
         }
         file.sync_all()?;
         Ok((files, bytes))
@@ -647,6 +665,50 @@ mod tests {
         let target = base.join("t");
         assert!(matches!(restore(&seed, &target, None), Restore::Ignored(_)));
         assert!(!target.join("evil").exists());
+    }
+
+    /// Found by the `seed` fuzz target: tar unpacks a regular entry named `x/` as a
+    /// directory, and it was counted as a restored file.
+    #[test]
+    fn a_file_entry_with_a_trailing_slash_counts_as_a_directory() {
+        let base = tempdir("slash");
+        let seed = base.join(SEED_FILE);
+        let file = std::fs::File::create(&seed).unwrap();
+        let mut b = tar::Builder::new(zstd::stream::write::Encoder::new(file, 3).unwrap());
+        for (name, data) in [("0123abcd/", &b""[..]), ("0123abcd/a.php.bin", &b"x"[..])] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, name, data).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+        let target = base.join("t");
+        match restore(&seed, &target, None) {
+            Restore::Restored { files, bytes, .. } => assert_eq!((files, bytes), (1, 1)),
+            other => panic!("{other:?}"),
+        }
+        assert!(target.join("0123abcd").is_dir());
+        assert!(target.join("0123abcd/a.php.bin").is_file());
+    }
+
+    /// Found by the `seed` fuzz target: a name twice was unpacked twice and counted twice.
+    #[test]
+    fn a_seed_with_a_duplicate_entry_is_ignored() {
+        let base = tempdir("duplicate");
+        let seed = base.join(SEED_FILE);
+        let file = std::fs::File::create(&seed).unwrap();
+        let mut b = tar::Builder::new(zstd::stream::write::Encoder::new(file, 3).unwrap());
+        for data in [&b"one"[..], &b"two"[..]] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, "0123abcd/a.php.bin", data).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+        let target = base.join("t");
+        assert!(matches!(restore(&seed, &target, None), Restore::Ignored(_)));
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
     }
 
     #[test]

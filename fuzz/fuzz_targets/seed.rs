@@ -1,0 +1,3 @@
+#![no_main]
+// Invariants: lambda_fpm::fuzz::seed (src/fuzz.rs).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lambda_fpm::fuzz::seed(data));
