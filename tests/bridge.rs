@@ -438,6 +438,60 @@ async fn deny_table_never_leaks_content() {
     assert_eq!(r.status, 200);
 }
 
+/// #24 finding 5, through the real bridge and php-fpm: a symlink inside the root is judged by
+/// what it points to (no PHP source under a .txt name, no upload run through an alias, no JPEG
+/// run as PHP), and a file swapped for such a link after it was served is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symlinks_are_judged_by_their_target() {
+    let lambda = Lambda::start("links", &[]).await;
+    for path in [
+        "/conf.txt",
+        "/source.txt",
+        "/alias.php",
+        "/img.php",
+        "/media/2024/shell.php",
+        "/media/2024/",
+    ] {
+        let r = v2(lambda.invoke(get(path, "")).await);
+        assert_eq!(r.status, 403, "{path}: {}", r.text());
+        assert!(
+            !r.text().contains("SECRET-CONTENT-MARKER"),
+            "{path} leaked: {}",
+            r.text()
+        );
+        assert!(
+            !r.text().contains("<?php"),
+            "{path} showed PHP source: {}",
+            r.text()
+        );
+    }
+    // links to what may be served or run still work
+    let r = v2(lambda.invoke(get("/robots-link.txt", "")).await);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        std::fs::read_to_string(lambda.root.join("robots.txt")).unwrap()
+    );
+    let r = v2(lambda.invoke(get("/media/2024/pixel.png", "")).await);
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("image/png"))
+    );
+    let r = v2(lambda.invoke(get("/status-link.php", "code=201")).await);
+    assert_eq!(r.status, 201, "{}", r.text());
+    // a served file replaced by a link to PHP source is refused from then on
+    std::fs::write(lambda.root.join("swap.txt"), "plain\n").unwrap();
+    let r = v2(lambda.invoke(get("/swap.txt", "")).await);
+    assert_eq!((r.status, r.text().as_str()), (200, "plain\n"));
+    std::fs::remove_file(lambda.root.join("swap.txt")).unwrap();
+    std::os::unix::fs::symlink("die.php", lambda.root.join("swap.txt")).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await; // the memory cache's TTL (2 s)
+    let r = v2(lambda.invoke(get("/swap.txt", "")).await);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let log = std::fs::read_to_string(Lambda::log_path("links")).unwrap();
+    assert!(log.contains("\"detail\":\"symlink_target\""), "{log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn php_past_deadline_gets_504_and_php_fpm_restarts() {
     let lambda = Lambda::start("timeout", &[("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "1000")]).await;

@@ -62,6 +62,18 @@ pub fn fixture_root(tag: &str) -> PathBuf {
     .unwrap();
     std::os::unix::fs::symlink(outside.join("secret.txt"), root.join("link-out.txt")).unwrap();
     std::os::unix::fs::symlink(&outside, root.join("dir-out")).unwrap();
+    // symlinks inside the root, judged by what they point to (#24 finding 5)
+    for (link, target) in [
+        ("conf.txt", "wp-config.php"),
+        ("source.txt", "die.php"),
+        ("alias.php", "wp-content/uploads/2024/shell.php"),
+        ("img.php", "wp-content/uploads/2024/x.jpg"),
+        ("media", "wp-content/uploads"),
+        ("robots-link.txt", "robots.txt"),
+        ("status-link.php", "status.php"),
+    ] {
+        std::os::unix::fs::symlink(target, root.join(link)).unwrap();
+    }
     root
 }
 
