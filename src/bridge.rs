@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::fs_probe::DiskProbe;
+use crate::htaccess_guard::HtaccessGuard;
 use crate::mirror_sync::{InitOutcome, MirrorSync};
 use crate::php_fpm::{PhpFpm, SpawnConfig, StartError};
-use crate::routing::{Route, route};
+use crate::routing::{DenyReason, Route, route};
 use crate::static_files::StaticServer;
 
 /// The bridge: configuration plus the supervised php-fpm.
@@ -24,6 +25,8 @@ pub struct Bridge {
     statics: StaticServer,
     /// The file-system side of routing, built once for the canonical root.
     probe: Arc<DiskProbe>,
+    /// Directories protected by an `.htaccess` that denies all (None: not honoured).
+    htaccess: Option<Arc<HtaccessGuard>>,
     /// Whether this sandbox has served a request yet (the first one is the cold start).
     served: AtomicBool,
     /// The local code mirror PHP runs against (`LAMBDA_FPM_CODE_MIRROR`), if on.
@@ -119,6 +122,9 @@ impl Bridge {
             config.static_cache,
         );
         let probe = Arc::new(DiskProbe::new(root.clone()));
+        let htaccess = config
+            .htaccess_deny
+            .then(|| Arc::new(HtaccessGuard::new(root.clone(), config.static_cache.ttl)));
         Ok(Bridge {
             config,
             root,
@@ -126,6 +132,7 @@ impl Bridge {
             fpm,
             statics,
             probe,
+            htaccess,
             served: AtomicBool::new(false),
             mirror_probe: mirror
                 .as_ref()
@@ -183,6 +190,20 @@ impl Bridge {
         };
         let (path, query) = (path.to_string(), query.to_string());
         let front = self.config.front_controller.clone();
-        tokio::task::spawn_blocking(move || route(&path, &query, &front, probe.as_ref())).await
+        let htaccess = self.htaccess.clone();
+        tokio::task::spawn_blocking(move || {
+            let decided = route(&path, &query, &front, probe.as_ref());
+            // a file in a directory a plugin protects with .htaccess is neither served nor run
+            let target = match &decided {
+                Route::Static { relative } => relative,
+                Route::Php(t) => &t.relative,
+                Route::Redirect { .. } | Route::Deny(_) => return decided,
+            };
+            match htaccess.and_then(|guard| guard.denied_by(target)) {
+                Some(_) => Route::Deny(DenyReason::Htaccess),
+                None => decided,
+            }
+        })
+        .await
     }
 }

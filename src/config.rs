@@ -127,6 +127,9 @@ pub struct Config {
     /// when the log level asks for it. Off: those targets are capped (`logging`) whatever
     /// `RUST_LOG`/`AWS_LAMBDA_LOG_LEVEL` says. `LAMBDA_FPM_LOG_SECRETS`: `off` | `on`.
     pub log_secrets: bool,
+    /// Honour `.htaccess` files that deny every request to their directory (what plugins rely
+    /// on for logs and backups; see `htaccess`). `LAMBDA_FPM_HTACCESS_DENY`: `on` | `off`.
+    pub htaccess_deny: bool,
     /// Request bodies above this get 413. `LAMBDA_FPM_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Buffered responses whose Lambda payload would exceed this get a clear 502.
@@ -553,6 +556,11 @@ impl Config {
                 false,
                 &[("off", false), ("on", true)],
             )?,
+            htaccess_deny: v.choice(
+                "LAMBDA_FPM_HTACCESS_DENY",
+                true,
+                &[("on", true), ("off", false)],
+            )?,
             max_body_bytes: v.number("LAMBDA_FPM_MAX_BODY_BYTES", max_payload, 0, 1 << 30)?
                 as usize,
             max_response_bytes: v.number(
@@ -637,6 +645,7 @@ mod tests {
         assert_eq!(c.icu_data, "/opt/share/icu");
         assert_eq!(c.invoke_mode, InvokeMode::Buffered);
         assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.htaccess_deny, ".htaccess denials are honoured by default");
         assert!(
             !c.log_secrets,
             "secret-bearing log targets are capped by default"
@@ -722,6 +731,7 @@ mod tests {
             ("LAMBDA_FPM_INVOKE_MODE", "streaming"),
             ("LAMBDA_FPM_LOG_FORMAT", "xml"),
             ("LAMBDA_FPM_LOG_SECRETS", "yes"),
+            ("LAMBDA_FPM_HTACCESS_DENY", "true"),
             ("LAMBDA_FPM_OPCACHE_SEED_KEY", "short"),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "example.com,exa mple.com"),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "*."),

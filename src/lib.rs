@@ -3,11 +3,11 @@
 //! itself.
 //!
 //! Pure cores (no IO, unit-tested): `config`, `event`, `origin`, `routing`,
-//! `cgi_env`, `cgi_response`, `cache_policy`, `conditional`, `encoding`, `deadline`,
+//! `cgi_env`, `cgi_response`, `cache_policy`, `conditional`, `encoding`, `deadline`, `htaccess`,
 //! `payload_fit`, `php_env`, `code_mirror`, `runtime_restart`.
 //! IO shells: `bridge` (state, init), `invocation` (HTTP or command), `http` (decide one
 //! outcome), `reply` (deliver it; `request_log`), `php_request` (the one way PHP runs),
-//! `php_fpm` (supervisor), `fastcgi_transport`, `static_files`, `fs_probe`, `opcache`,
+//! `php_fpm` (supervisor), `fastcgi_transport`, `static_files`, `fs_probe`, `htaccess_guard`, `opcache`,
 //! `mirror_sync`, `mirror_store`, `commands`, `logging`.
 //!
 //! Modules are `pub(crate)` unless `bootstrap` or the integration tests use them.
@@ -28,6 +28,8 @@ pub(crate) mod fs_probe;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzz;
+pub(crate) mod htaccess;
+pub(crate) mod htaccess_guard;
 pub(crate) mod http;
 pub mod invocation;
 pub mod logging;

@@ -108,6 +108,9 @@ pub enum DenyReason {
     /// A symlink inside the root whose target the rules refuse: PHP source under another
     /// name, a non-PHP file run as PHP, an upload run through an alias.
     SymlinkTarget,
+    /// Below a directory whose `.htaccess` denies every request (a plugin's logs or backups;
+    /// see `htaccess`). Decided by the bridge after routing, from the disk.
+    Htaccess,
     /// A directory with no index file (no listings).
     DirectoryListing,
     /// A `*.php` path whose script does not exist (nginx: `return 404`).
@@ -137,6 +140,7 @@ impl DenyReason {
             DenyReason::PhpInUploads => "php_in_uploads",
             DenyReason::OutsideRoot => "outside_document_root",
             DenyReason::SymlinkTarget => "symlink_target",
+            DenyReason::Htaccess => "htaccess_denied",
             DenyReason::DirectoryListing => "directory_listing",
             DenyReason::NoSuchScript => "no_such_script",
         }

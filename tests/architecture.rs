@@ -16,6 +16,7 @@ const PURE: &[&str] = &[
     "deadline",
     "encoding",
     "event",
+    "htaccess",
     "origin",
     "payload_fit",
     "php_env",

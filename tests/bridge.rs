@@ -492,6 +492,39 @@ async fn symlinks_are_judged_by_their_target() {
     assert!(log.contains("\"detail\":\"symlink_target\""), "{log}");
 }
 
+/// #24 finding 6, the plugin directories that rely on `.htaccess`: what a plugin protects with
+/// "deny from all" / "Require all denied" is neither served nor run; a `.htaccess` that only
+/// narrows to some files protects nothing else; LAMBDA_FPM_HTACCESS_DENY=off turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directories_a_plugin_protects_with_htaccess_stay_private() {
+    let lambda = Lambda::start("htaccess", &[]).await;
+    for path in [
+        "/wp-content/uploads/wc-logs/orders-export.csv",
+        "/wp-content/updraft/backup_2024-01-01-db.gz",
+        "/wp-content/wflogs/config.php",
+    ] {
+        let r = v2(lambda.invoke(get(path, "")).await);
+        assert_eq!(r.status, 403, "{path}: {}", r.text());
+        assert!(
+            !r.text().contains("SECRET-CONTENT-MARKER"),
+            "{path} leaked: {}",
+            r.text()
+        );
+    }
+    let r = v2(lambda
+        .invoke(get("/wp-content/partial/readme.txt", ""))
+        .await);
+    assert_eq!((r.status, r.text().as_str()), (200, "public\n"));
+    let log = std::fs::read_to_string(Lambda::log_path("htaccess")).unwrap();
+    assert!(log.contains("\"detail\":\"htaccess_denied\""), "{log}");
+    drop(lambda);
+    let off = Lambda::start("htaccess-off", &[("LAMBDA_FPM_HTACCESS_DENY", "off")]).await;
+    let r = v2(off
+        .invoke(get("/wp-content/updraft/backup_2024-01-01-db.gz", ""))
+        .await);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn php_past_deadline_gets_504_and_php_fpm_restarts() {
     let lambda = Lambda::start("timeout", &[("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "1000")]).await;
