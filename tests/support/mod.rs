@@ -125,7 +125,11 @@ pub fn base_env(api: &RuntimeApi, root: &Path, runtime_dir: &Path) -> Vec<(Strin
             "LAMBDA_FPM_PHP_FPM_CONF",
             repo.join("php/php-fpm.conf").display().to_string(),
         ),
-        ("LAMBDA_FPM_PHP_INI_SCAN_DIR", LAYER_PHP_SCAN_DIR.into()),
+        (
+            "LAMBDA_FPM_PHP_INI_SCAN_DIR",
+            std::env::var("LAMBDA_FPM_TEST_PHP_INI_SCAN_DIR")
+                .unwrap_or_else(|_| LAYER_PHP_SCAN_DIR.into()),
+        ),
         ("LAMBDA_FPM_RUNTIME_DIR", runtime_dir.display().to_string()),
         ("LAMBDA_FPM_LOG_FORMAT", "json".into()),
     ]
