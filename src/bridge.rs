@@ -13,6 +13,7 @@ use crate::htaccess_guard::HtaccessGuard;
 use crate::mirror_sync::{InitOutcome, MirrorSync};
 use crate::php_fpm::{PhpFpm, SpawnConfig, StartError};
 use crate::routing::{DenyReason, Route, route};
+use crate::server_timing::ColdStart;
 use crate::static_files::StaticServer;
 
 /// The bridge: configuration plus the supervised php-fpm.
@@ -29,6 +30,8 @@ pub struct Bridge {
     htaccess: Option<Arc<HtaccessGuard>>,
     /// Whether this sandbox has served a request yet (the first one is the cold start).
     served: AtomicBool,
+    /// What this sandbox's start-up did, reported with its first request.
+    cold: ColdStart,
     /// The local code mirror PHP runs against (`LAMBDA_FPM_CODE_MIRROR`), if on.
     mirror: Option<Arc<MirrorSync>>,
     /// Routing's probe of the mirror (the same tree, local: no EFS round trip per probe).
@@ -54,6 +57,8 @@ impl Bridge {
     /// Init: four things at once (php-fpm starts, the document root is checked, the opcache
     /// seed is unpacked, the code mirror is restored), then opcache is primed if wanted.
     pub async fn init(config: Config) -> Result<Bridge, InitError> {
+        let init_started = std::time::Instant::now();
+        crate::metrics_log::init(&config);
         let fpm = Arc::new(PhpFpm::new(SpawnConfig::from_config(&config)));
         let root_dir = config.document_root.clone();
         let seed_config = config.clone();
@@ -71,9 +76,13 @@ impl Bridge {
             tokio::task::spawn_blocking(move || crate::opcache::restore_seed(&seed_config)),
             mirror_init,
         );
-        if let Err(e) = seeded {
-            tracing::warn!(target: "init", "opcache seed restore panicked: {e}");
-        }
+        let seed = match seeded {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(target: "init", "opcache seed restore panicked: {e}");
+                "failed"
+            }
+        };
         let mut mirror_restored = false;
         let mirror = match mirror {
             Ok(Some((sync, outcome))) => {
@@ -115,7 +124,8 @@ impl Bridge {
             Some(m) => m.read_root().await,
             None => root_str.clone(),
         };
-        crate::opcache::prime_if_wanted(&config, &fpm, &php_root, mirror_restored).await;
+        let prime =
+            crate::opcache::prime_if_wanted(&config, &fpm, &php_root, mirror_restored).await;
         let statics = StaticServer::new(
             root.clone(),
             config.cache_policy.clone(),
@@ -134,6 +144,11 @@ impl Bridge {
             probe,
             htaccess,
             served: AtomicBool::new(false),
+            cold: ColdStart {
+                init_ms: init_started.elapsed().as_secs_f64() * 1000.0,
+                seed: seed.to_string(),
+                prime: prime.to_string(),
+            },
             mirror_probe: mirror
                 .as_ref()
                 .map(|m| Arc::new(DiskProbe::new(m.dir().to_path_buf()))),
@@ -171,9 +186,9 @@ impl Bridge {
         &self.statics
     }
 
-    /// True exactly once: for this sandbox's first request (the cold start).
-    pub(crate) fn first_request(&self) -> bool {
-        !self.served.swap(true, Ordering::Relaxed)
+    /// What start-up did, exactly once: for this sandbox's first request (the cold start).
+    pub(crate) fn first_request(&self) -> Option<ColdStart> {
+        (!self.served.swap(true, Ordering::Relaxed)).then(|| self.cold.clone())
     }
 
     /// Routes a raw path + query (file-system probes off the async threads: EFS can be slow).

@@ -83,6 +83,7 @@ pub async fn run(
         }
     }
     let ms = started.elapsed().as_millis() as u64;
+    crate::metrics_log::command(parsed.name(), ok, ms as f64);
     let mut doc = json!({"ok": ok, "command": parsed.name(), "ms": ms});
     if let (Some(doc_map), Some(body_map)) = (doc.as_object_mut(), body.as_object_mut()) {
         doc_map.append(body_map);

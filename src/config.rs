@@ -65,6 +65,17 @@ pub enum LogFormat {
     Text,
 }
 
+/// Where the `Server-Timing` entries go (`server_timing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerTiming {
+    /// Nowhere: not measured into the log, not sent; PHP's own header is dropped too.
+    Off,
+    /// Into the request log only; PHP's own `Server-Timing` is not sent to viewers either.
+    Log,
+    /// The request log and the response (browsers' dev tools show it).
+    On,
+}
+
 /// The scheme a request is assumed to have used when no trusted proxy says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -130,6 +141,14 @@ pub struct Config {
     /// Honour `.htaccess` files that deny every request to their directory (what plugins rely
     /// on for logs and backups; see `htaccess`). `LAMBDA_FPM_HTACCESS_DENY`: `on` | `off`.
     pub htaccess_deny: bool,
+    /// `LAMBDA_FPM_SERVER_TIMING`: `log` (default) | `on` | `off`.
+    pub server_timing: ServerTiming,
+    /// CloudWatch metrics as EMF lines on stdout (`metrics`). `LAMBDA_FPM_METRICS`: `on` | `off`.
+    pub metrics: bool,
+    /// Their namespace. `LAMBDA_FPM_METRICS_NAMESPACE` (default `lambda-fpm`).
+    pub metrics_namespace: String,
+    /// The function's name, the `function` dimension (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda).
+    pub function_name: String,
     /// Request bodies above this get 413. `LAMBDA_FPM_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Buffered responses whose Lambda payload would exceed this get a clear 502.
@@ -561,6 +580,32 @@ impl Config {
                 true,
                 &[("on", true), ("off", false)],
             )?,
+            server_timing: v.choice(
+                "LAMBDA_FPM_SERVER_TIMING",
+                ServerTiming::Log,
+                &[
+                    ("log", ServerTiming::Log),
+                    ("on", ServerTiming::On),
+                    ("off", ServerTiming::Off),
+                ],
+            )?,
+            metrics: v.choice("LAMBDA_FPM_METRICS", true, &[("on", true), ("off", false)])?,
+            metrics_namespace: {
+                let ns = v.string("LAMBDA_FPM_METRICS_NAMESPACE", "lambda-fpm");
+                let charset = ns
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-/#:".contains(&b));
+                if ns.len() > 255 || !charset || ns.starts_with("AWS/") {
+                    return Err(err(
+                        "LAMBDA_FPM_METRICS_NAMESPACE",
+                        format!(
+                            "must be up to 255 letters, digits and . _ - / # : and not start with AWS/, got {ns:?}"
+                        ),
+                    ));
+                }
+                ns
+            },
+            function_name: v.string("AWS_LAMBDA_FUNCTION_NAME", "lambda-fpm"),
             max_body_bytes: v.number("LAMBDA_FPM_MAX_BODY_BYTES", max_payload, 0, 1 << 30)?
                 as usize,
             max_response_bytes: v.number(
@@ -646,6 +691,9 @@ mod tests {
         assert_eq!(c.invoke_mode, InvokeMode::Buffered);
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.htaccess_deny, ".htaccess denials are honoured by default");
+        assert_eq!(c.server_timing, ServerTiming::Log);
+        assert!(c.metrics);
+        assert_eq!(c.metrics_namespace, "lambda-fpm");
         assert!(
             !c.log_secrets,
             "secret-bearing log targets are capped by default"
@@ -732,6 +780,10 @@ mod tests {
             ("LAMBDA_FPM_LOG_FORMAT", "xml"),
             ("LAMBDA_FPM_LOG_SECRETS", "yes"),
             ("LAMBDA_FPM_HTACCESS_DENY", "true"),
+            ("LAMBDA_FPM_SERVER_TIMING", "viewers"),
+            ("LAMBDA_FPM_METRICS", "emf"),
+            ("LAMBDA_FPM_METRICS_NAMESPACE", "AWS/Lambda"),
+            ("LAMBDA_FPM_METRICS_NAMESPACE", "has space"),
             ("LAMBDA_FPM_OPCACHE_SEED_KEY", "short"),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "example.com,exa mple.com"),
             ("LAMBDA_FPM_ALLOWED_HOSTS", "*."),

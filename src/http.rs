@@ -26,7 +26,13 @@ pub async fn handle(
     ctx: &Context,
     started: Instant,
 ) -> Reply {
-    let mut log = RequestLog::new(&ctx.request_id, &request, bridge.first_request(), started);
+    let mut log = RequestLog::new(
+        &ctx.request_id,
+        &request,
+        bridge.first_request(),
+        bridge.config().server_timing,
+        started,
+    );
     let outcome = decide(bridge, &request, ctx, &mut log).await;
     let cfg = bridge.config();
     let shape = Shape {
@@ -94,9 +100,11 @@ async fn decide(
     }
 
     // Small hot static files: served from memory, no file system access at all.
+    let static_started = Instant::now();
     if let Some(served) = bridge.statics().serve_cached(request) {
         log.route = "static";
         log.cache = served.cache.as_str();
+        log.static_ms = Some(static_started.elapsed().as_secs_f64() * 1000.0);
         return Outcome::Buffered(served.response);
     }
 
@@ -124,28 +132,30 @@ async fn decide(
             r.headers.push(("location".into(), location));
             Outcome::Buffered(r)
         }
-        Route::Static { relative } => match bridge.statics().serve(request, &relative).await {
-            Ok(served) => {
-                log.cache = served.cache.as_str();
-                match served.file_body {
-                    Some(body) => Outcome::File(served.response, body),
-                    None => Outcome::Buffered(served.response),
+        Route::Static { relative } => {
+            match timed(bridge.statics().serve(request, &relative), log).await {
+                Ok(served) => {
+                    log.cache = served.cache.as_str();
+                    match served.file_body {
+                        Some(body) => Outcome::File(served.response, body),
+                        None => Outcome::Buffered(served.response),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    log.detail = "file vanished".into();
+                    Outcome::Buffered(plain(404, "Not Found"))
+                }
+                // what was opened is not what routing may serve (a link swapped in since)
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    log.detail = format!("refused: {e}");
+                    Outcome::Buffered(plain(403, "Forbidden"))
+                }
+                Err(e) => {
+                    log.detail = format!("cannot read file: {e}");
+                    Outcome::Buffered(plain(500, "Internal Server Error"))
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                log.detail = "file vanished".into();
-                Outcome::Buffered(plain(404, "Not Found"))
-            }
-            // what was opened is not what routing may serve (a link swapped in since)
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                log.detail = format!("refused: {e}");
-                Outcome::Buffered(plain(403, "Forbidden"))
-            }
-            Err(e) => {
-                log.detail = format!("cannot read file: {e}");
-                Outcome::Buffered(plain(500, "Internal Server Error"))
-            }
-        },
+        }
         Route::Php(target) => run_php(bridge, request, &target, &view, ctx, log).await,
     }
 }
@@ -218,6 +228,7 @@ async fn run_php(
     let php_ran = !matches!(ran.answer, Err(PhpError::NotRunning(_)));
     if php_ran {
         log.php_ms = Some(ran.php_ms);
+        log.php = Some(ran.times);
     }
     if php_ran
         && writes_code
@@ -246,6 +257,7 @@ async fn run_php(
             Outcome::Buffered(plain(502, "Bad Gateway: PHP is not running"))
         }
         Err(PhpError::TimedOut) => {
+            log.deadline = true;
             log.detail = format!(
                 "PHP still running {} ms before the deadline; php-fpm killed and will restart",
                 cfg.timeout_margin.as_millis()
@@ -265,6 +277,14 @@ async fn run_php(
             Outcome::Buffered(plain(502, "Bad Gateway"))
         }
     }
+}
+
+/// Reads a static file, timing it for the log and Server-Timing.
+async fn timed<T>(read: impl std::future::Future<Output = T>, log: &mut RequestLog) -> T {
+    let at = Instant::now();
+    let out = read.await;
+    log.static_ms = Some(at.elapsed().as_secs_f64() * 1000.0);
+    out
 }
 
 fn note_dropped(log: &mut RequestLog, dropped: &[String]) {

@@ -4,10 +4,10 @@
 //!
 //! Pure cores (no IO, unit-tested): `config`, `event`, `origin`, `routing`,
 //! `cgi_env`, `cgi_response`, `cache_policy`, `conditional`, `encoding`, `deadline`, `htaccess`,
-//! `payload_fit`, `php_env`, `code_mirror`, `runtime_restart`.
+//! `payload_fit`, `php_env`, `code_mirror`, `runtime_restart`, `server_timing`, `metrics`.
 //! IO shells: `bridge` (state, init), `invocation` (HTTP or command), `http` (decide one
 //! outcome), `reply` (deliver it; `request_log`), `php_request` (the one way PHP runs),
-//! `php_fpm` (supervisor), `fastcgi_transport`, `static_files`, `fs_probe`, `htaccess_guard`, `opcache`,
+//! `php_fpm` (supervisor), `fastcgi_transport`, `static_files`, `fs_probe`, `htaccess_guard`, `metrics_log`, `opcache`,
 //! `mirror_sync`, `mirror_store`, `commands`, `logging`.
 //!
 //! Modules are `pub(crate)` unless `bootstrap` or the integration tests use them.
@@ -33,6 +33,8 @@ pub(crate) mod htaccess_guard;
 pub(crate) mod http;
 pub mod invocation;
 pub mod logging;
+pub mod metrics;
+pub(crate) mod metrics_log;
 pub(crate) mod mirror_store;
 pub(crate) mod mirror_sync;
 pub mod opcache;
@@ -47,4 +49,5 @@ pub(crate) mod reply;
 pub(crate) mod request_log;
 pub(crate) mod routing;
 pub mod runtime_restart;
+pub(crate) mod server_timing;
 pub(crate) mod static_files;

@@ -225,6 +225,9 @@ impl PhpFpm {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         tracing::info!(target: "php-fpm", pid, start = n, ready_ms = started.elapsed().as_millis() as u64, "php-fpm ready");
+        if n > 1 {
+            crate::metrics_log::restart("php-fpm restarted");
+        }
         Ok(Running { child, pid })
     }
 }

@@ -17,6 +17,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::server_timing::PhpTimes;
+
 use bytes::{Bytes, BytesMut};
 use tokio::time::timeout_at;
 
@@ -95,6 +97,8 @@ pub struct Ran {
     pub answer: Result<Answer, PhpError>,
     /// Time from sending the request to the answer (to the head, when streaming).
     pub php_ms: u64,
+    /// Connected, first byte, whole (for Server-Timing and the log).
+    pub times: PhpTimes,
     /// The first [`STDERR_KEPT`] non-empty stderr lines read so far.
     pub stderr: Vec<String>,
 }
@@ -165,6 +169,7 @@ pub async fn run(fpm: &Arc<PhpFpm>, call: PhpCall<'_>, read: Read) -> Ran {
         return Ran {
             answer: Err(e.into()),
             php_ms: 0,
+            times: PhpTimes::default(),
             stderr,
         };
     }
@@ -176,14 +181,20 @@ pub async fn run(fpm: &Arc<PhpFpm>, call: PhpCall<'_>, read: Read) -> Ran {
         request_id,
         max_output,
     } = call;
+    let ms = |at: Instant| at.duration_since(started).as_secs_f64() * 1000.0;
+    let mut times = PhpTimes::default();
     let work = async {
         let mut output = execute(fpm.socket(), env, body)
             .await
             .map_err(PhpError::Transport)?;
+        times.connect_ms = ms(Instant::now());
         let mut stdout = BytesMut::new();
         loop {
             match output.next().await.map_err(PhpError::Transport)? {
                 Some(Chunk::Stdout(b)) => {
+                    if times.first_byte_ms.is_none() && !b.is_empty() {
+                        times.first_byte_ms = Some(ms(Instant::now()));
+                    }
                     stdout.extend_from_slice(&b);
                     if read == Read::Whole && stdout.len() > max_output {
                         return Err(PhpError::TooLarge(max_output));
@@ -204,6 +215,9 @@ pub async fn run(fpm: &Arc<PhpFpm>, call: PhpCall<'_>, read: Read) -> Ran {
     };
     let result: Result<Result<_, PhpError>, _> = timeout_at(deadline, work).await;
     let php_ms = started.elapsed().as_millis() as u64;
+    let streaming = matches!(result, Ok(Ok((_, Some(_)))));
+    // a streamed answer's whole time is not known yet when its head goes out
+    times.total_ms = (!streaming).then(|| ms(Instant::now()));
     let answer = match result {
         Err(_) => {
             fpm.kill().await;
@@ -239,6 +253,7 @@ pub async fn run(fpm: &Arc<PhpFpm>, call: PhpCall<'_>, read: Read) -> Ran {
     Ran {
         answer,
         php_ms,
+        times,
         stderr,
     }
 }

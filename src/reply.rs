@@ -109,6 +109,8 @@ pub async fn send(outcome: Outcome, shape: &Shape<'_>, mut log: RequestLog) -> R
                 (head.status, head.headers, body, true)
             }
         };
+        let mut headers = headers;
+        log.set_server_timing(&mut headers);
         return streamed(status, &headers, body, php, log);
     }
     let response = match outcome {
@@ -121,6 +123,10 @@ pub async fn send(outcome: Outcome, shape: &Shape<'_>, mut log: RequestLog) -> R
             detail: "internal error: a streamed PHP answer in buffered mode".into(),
         }),
     };
+    let response = response.map(|mut r| {
+        log.set_server_timing(&mut r.headers);
+        r
+    });
     let (response, value) = match response.and_then(|r| fit(r, shape)) {
         Ok((response, value, note)) => {
             if let Some(note) = note {
@@ -310,13 +316,19 @@ fn streamed(
             }
             None => (s.status, None),
             Some(Err(failed)) => {
+                log.deadline = failed.status == 504;
                 log.detail = failed.detail;
                 let error = lambda_runtime::Error::from(log.detail.clone());
                 (failed.status, Some(Err(error)))
             }
         };
         if s.php {
-            log.php_ms = Some(log.started.elapsed().as_millis() as u64);
+            let ms = log.started.elapsed().as_secs_f64() * 1000.0;
+            log.php_ms = Some(ms as u64);
+            if let Some(p) = &mut log.php {
+                // from the request's start: PHP's own start is a fraction of a ms later
+                p.total_ms = Some(ms);
+            }
         }
         log.finish(status, s.bytes_out);
         item.map(|item| (item, s))
@@ -410,7 +422,13 @@ mod tests {
             source_ip: None,
             protocol: "HTTP/1.1".into(),
         };
-        RequestLog::new("req-1", &request, false, std::time::Instant::now())
+        RequestLog::new(
+            "req-1",
+            &request,
+            None,
+            crate::config::ServerTiming::Log,
+            std::time::Instant::now(),
+        )
     }
 
     #[test]

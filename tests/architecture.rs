@@ -17,11 +17,13 @@ const PURE: &[&str] = &[
     "encoding",
     "event",
     "htaccess",
+    "metrics",
     "origin",
     "payload_fit",
     "php_env",
     "routing",
     "runtime_restart",
+    "server_timing",
 ];
 
 /// Top-level module of src/ -> the top-level modules its code (not its tests, not its comments)

@@ -525,6 +525,87 @@ async fn directories_a_plugin_protects_with_htaccess_stay_private() {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+fn metric_lines(tag: &str) -> Vec<Value> {
+    std::fs::read_to_string(Lambda::metrics_path(tag))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// #20: Server-Timing for viewers when enabled (PHP's entries merged, never a second `php`),
+/// always in the request log; an EMF line per request on stdout that CloudWatch accepts, and
+/// the cold start's line once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_timing_and_emf_metrics_from_real_requests() {
+    let lambda = Lambda::start("timing", &[("LAMBDA_FPM_SERVER_TIMING", "on")]).await;
+    let r = v2(lambda.invoke(get("/timing.php", "")).await);
+    assert_eq!(r.status, 200);
+    let st = r
+        .header("server-timing")
+        .expect("Server-Timing sent")
+        .to_string();
+    for entry in [
+        "total;dur=",
+        "bridge;dur=",
+        "php;dur=",
+        "php-connect;dur=",
+        "php-ttfb;dur=",
+        "db;dur=3.5;desc=\"2 queries\"",
+        "cold;desc=\"seed ",
+        "init;dur=",
+    ] {
+        assert!(st.contains(entry), "{entry} missing: {st}");
+    }
+    assert!(!st.contains("php;dur=999"), "PHP's php entry kept: {st}");
+    let r = v2(lambda.invoke(get("/robots.txt", "")).await);
+    let st = r.header("server-timing").unwrap().to_string();
+    assert!(st.contains("static;dur=") && !st.contains("cold;"), "{st}");
+    let r = v2(lambda.invoke(get("/.env", "")).await);
+    assert_eq!(r.status, 403);
+    let log = std::fs::read_to_string(Lambda::log_path("timing")).unwrap();
+    assert!(log.contains("\"server_timing\":\"total;dur="), "{log}");
+
+    let lines = metric_lines("timing");
+    for line in &lines {
+        lambda_fpm::metrics::check_emf(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("requests").is_some())
+        .collect();
+    assert_eq!(requests.len(), 3, "{lines:?}");
+    assert_eq!(
+        (&requests[0]["route"], &requests[0]["status"]),
+        (&json!("php"), &json!("2xx"))
+    );
+    assert!(requests[0]["php_time"].as_f64().unwrap() > 0.0);
+    assert_eq!(requests[0]["function"], "wordpress");
+    assert_eq!(requests[1]["route"], "static");
+    assert_eq!(requests[1]["static_cache_misses"], 1);
+    assert_eq!(
+        (&requests[2]["route"], &requests[2]["errors_4xx"]),
+        (&json!("denied"), &json!(1))
+    );
+    let cold: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("cold_starts").is_some())
+        .collect();
+    assert_eq!(cold.len(), 1, "one cold start: {lines:?}");
+    assert!(cold[0]["init_time"].as_f64().unwrap() > 0.0);
+
+    // by default viewers get no Server-Timing (not even PHP's own), the log still has it
+    let quiet = Lambda::start("timing-log", &[("LAMBDA_FPM_METRICS", "off")]).await;
+    let r = v2(quiet.invoke(get("/timing.php", "")).await);
+    assert_eq!(r.header("server-timing"), None);
+    let log = std::fs::read_to_string(Lambda::log_path("timing-log")).unwrap();
+    assert!(log.contains("db;dur=3.5"), "{log}");
+    assert!(
+        metric_lines("timing-log").is_empty(),
+        "LAMBDA_FPM_METRICS=off wrote metrics"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn php_past_deadline_gets_504_and_php_fpm_restarts() {
     let lambda = Lambda::start("timeout", &[("LAMBDA_FPM_TIMEOUT_MARGIN_MS", "1000")]).await;

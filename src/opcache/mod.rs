@@ -33,10 +33,11 @@ const PREFETCH_BUDGET: Duration = Duration::from_secs(1);
 const PRIME_BUDGET: Duration = Duration::from_secs(3);
 
 /// Init, copy mode: unpacks the seed into the local file cache, then prefetches its scripts'
-/// metadata. Blocking (run it on a blocking thread, beside php-fpm's start).
-pub(crate) fn restore_seed(config: &Config) {
+/// metadata. Blocking (run it on a blocking thread, beside php-fpm's start). Returns the
+/// outcome's name: `off` / `restored` / `ignored` / `absent`.
+pub(crate) fn restore_seed(config: &Config) -> &'static str {
     if config.opcache_seed != SeedMode::Copy {
-        return;
+        return "off";
     }
     let key = config.opcache_seed_key.as_deref().map(str::as_bytes);
     match seed::restore(&config.opcache_seed_file(), &config.opcache_dir(), key) {
@@ -47,27 +48,31 @@ pub(crate) fn restore_seed(config: &Config) {
             scripts,
         } => {
             let p = prefetch::prefetch(&scripts, PREFETCH_THREADS, PREFETCH_BUDGET);
-            tracing::info!(target: "init", files, bytes, ms, prefetched = p.looked_up, missing = p.missing, prefetch_ms = p.ms, prefetch_out_of_time = p.out_of_time, "opcache seed restored")
+            tracing::info!(target: "init", files, bytes, ms, prefetched = p.looked_up, missing = p.missing, prefetch_ms = p.ms, prefetch_out_of_time = p.out_of_time, "opcache seed restored");
+            "restored"
         }
         seed::Restore::Ignored(why) => {
-            tracing::warn!(target: "init", "opcache seed ignored: {why}")
+            tracing::warn!(target: "init", "opcache seed ignored: {why}");
+            "ignored"
         }
         seed::Restore::Absent => {
-            tracing::info!(target: "init", "no opcache seed yet (the warm command publishes one)")
+            tracing::info!(target: "init", "no opcache seed yet (the warm command publishes one)");
+            "absent"
         }
     }
 }
 
 /// Init, once php-fpm runs: primes opcache from the file cache when `LAMBDA_FPM_OPCACHE_PRIME`
 /// says so (`mirror_restored`: the code mirror was restored, so priming reads local files).
+/// Returns the outcome's name: `off` / `primed` / `failed`.
 pub(crate) async fn prime_if_wanted(
     config: &Config,
     fpm: &Arc<PhpFpm>,
     php_root: &str,
     mirror_restored: bool,
-) {
+) -> &'static str {
     if !config.opcache_prime.primes(mirror_restored) {
-        return;
+        return "off";
     }
     let primed = prime::prime(
         fpm,
@@ -79,12 +84,17 @@ pub(crate) async fn prime_if_wanted(
     .await;
     match primed {
         Ok(p) if p.error.is_none() => {
-            tracing::info!(target: "init", scripts = p.scripts, failed = p.failed, stale = p.stale, out_of_time = p.out_of_time, php_ms = p.ms, "opcache primed")
+            tracing::info!(target: "init", scripts = p.scripts, failed = p.failed, stale = p.stale, out_of_time = p.out_of_time, php_ms = p.ms, "opcache primed");
+            "primed"
         }
         Ok(p) => {
-            tracing::warn!(target: "init", "opcache not primed: {}", p.error.unwrap_or_default())
+            tracing::warn!(target: "init", "opcache not primed: {}", p.error.unwrap_or_default());
+            "failed"
         }
-        Err(e) => tracing::warn!(target: "init", "opcache not primed: {e}"),
+        Err(e) => {
+            tracing::warn!(target: "init", "opcache not primed: {e}");
+            "failed"
+        }
     }
 }
 

@@ -153,10 +153,12 @@ impl Lambda {
             std::fs::File::create(std::env::temp_dir().join(format!("lambda-fpm-it-{tag}.log")))
                 .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        // stdout carries the EMF metric lines (src/metrics.rs), stderr the log
+        let metrics = std::fs::File::create(Lambda::metrics_path(tag)).unwrap();
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(base_env(&api, &root, &runtime_dir))
-            .stdout(Stdio::null())
+            .stdout(metrics)
             .stderr(log);
         for (k, v) in extra {
             cmd.env(k, v);
@@ -195,6 +197,11 @@ impl Lambda {
             runtime_dir: PathBuf::new(),
             child,
         }
+    }
+
+    /// The bootstrap's stdout: its EMF metric lines.
+    pub fn metrics_path(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("lambda-fpm-it-{tag}.metrics"))
     }
 
     pub fn log_path(tag: &str) -> PathBuf {
