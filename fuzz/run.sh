@@ -11,7 +11,8 @@
 # leaves the input under fuzz/artifacts/<target>/; the last line of each target's log is its
 # final stats. Logs: fuzz/artifacts/<target>.log. Needs cargo-fuzz (installed if missing).
 #
-#   fuzz/run.sh --minimise [TARGET...]   merge the scratch corpora into fuzz/corpus (cmin)
+#   fuzz/run.sh --minimise [TARGET...]   merge corpus, seeds and scratch into a minimal fuzz/corpus
+#                                        (libFuzzer -set_cover_merge: the fewest inputs with the same coverage)
 set -euo pipefail
 
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,7 +53,7 @@ if [[ $minimise -eq 1 ]]; then
     for t in "${targets[@]}"; do
         mkdir -p "$SCRATCH/$t" "$FUZZ/corpus/$t"
         rm -rf "$FUZZ/corpus/$t.min" && mkdir "$FUZZ/corpus/$t.min"
-        "$BIN/$t" -merge=1 -max_len=16384 "$FUZZ/corpus/$t.min" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$SCRATCH/$t" \
+        "$BIN/$t" -set_cover_merge=1 -max_len=16384 "$FUZZ/corpus/$t.min" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$SCRATCH/$t" \
             >"$FUZZ/artifacts/$t.merge.log" 2>&1
         rm -rf "$FUZZ/corpus/$t" && mv "$FUZZ/corpus/$t.min" "$FUZZ/corpus/$t"
         echo "$t: $(find "$FUZZ/corpus/$t" -type f | wc -l) inputs, $(du -sk "$FUZZ/corpus/$t" | cut -f1) KiB"
@@ -89,7 +90,7 @@ for t in "${targets[@]}"; do
     runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$FUZZ/artifacts/$t.log" | grep -o '[0-9]*$' || echo "?")
     per_s=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$FUZZ/artifacts/$t.log" | grep -o '[0-9]*$' || echo "?")
     corpus=$(find "$SCRATCH/$t" "$FUZZ/corpus/$t" -type f 2>/dev/null | wc -l)
-    echo "[fuzz] $t: $runs runs, $per_s/s, corpus $corpus inputs$([[ " ${failed[*]} " == *" $t "* ]] && echo ", FAILED (fuzz/artifacts/$t.log)")"
+    echo "[fuzz] $t: $runs runs, $per_s/s, $corpus inputs (kept corpus + found)$([[ " ${failed[*]} " == *" $t "* ]] && echo ", FAILED (fuzz/artifacts/$t.log)")"
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
     for t in "${failed[@]}"; do
