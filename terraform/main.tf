@@ -47,6 +47,9 @@ locals {
     LAMBDA_FPM_ORIGIN_SECRET_HEADER = var.origin_secret_header
     LAMBDA_FPM_INVOKE_MODE          = var.invoke_mode
     LAMBDA_FPM_LOG_FORMAT           = var.log_format
+    LAMBDA_FPM_METRICS              = var.metrics ? "on" : "off"
+    LAMBDA_FPM_METRICS_NAMESPACE    = var.metrics_namespace
+    LAMBDA_FPM_SERVER_TIMING        = var.server_timing
     WORDPRESS_DB_HOST               = var.db_host
     WORDPRESS_DB_NAME               = var.db_name
     WORDPRESS_DB_USER               = var.db_user

@@ -118,3 +118,19 @@ output "icu_layer_arn" {
   description = "ARN (with version) of the ICU add-on layer the function uses, or null (icu_full_data = false)."
   value       = local.icu_layer_arn
 }
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard (null when dashboard = false): the bridge's latency, PHP time, errors, static cache, cold starts, with Lambda's and CloudFront's metrics."
+  value       = var.dashboard ? aws_cloudwatch_dashboard.this[0].dashboard_name : null
+}
+
+output "alarm_names" {
+  description = "The CloudWatch alarms created (empty when alarms or metrics are off)."
+  value = compact(concat(
+    aws_cloudwatch_metric_alarm.errors_5xx[*].alarm_name,
+    aws_cloudwatch_metric_alarm.deadline_504[*].alarm_name,
+    aws_cloudwatch_metric_alarm.php_fpm_restarts[*].alarm_name,
+    aws_cloudwatch_metric_alarm.cold_start_share[*].alarm_name,
+    aws_cloudwatch_metric_alarm.cron_failures[*].alarm_name,
+  ))
+}

@@ -593,3 +593,80 @@ variable "install_source_s3_object_arns" {
     error_message = "Each entry must be an S3 object ARN such as arn:aws:s3:::bucket/key or arn:aws:s3:::bucket/prefix/*."
   }
 }
+
+###############################################################################
+# Monitoring (monitoring.tf): the bridge's EMF metrics, a dashboard, alarms
+###############################################################################
+
+variable "metrics" {
+  description = "The bridge writes CloudWatch metrics as Embedded Metric Format log lines (LAMBDA_FPM_METRICS): no agent, no API call, ~410 bytes of log per request. The dashboard and the alarms below read them."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the bridge's metrics (LAMBDA_FPM_METRICS_NAMESPACE). Several sites may share it: every metric has the function name as a dimension."
+  type        = string
+  default     = "lambda-fpm"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 letters, digits and . _ - / # : and must not start with AWS/."
+  }
+}
+
+variable "server_timing" {
+  description = "Server-Timing (LAMBDA_FPM_SERVER_TIMING): log (in the request log only, the default), on (also sent to viewers: browsers' dev tools show where a request's time went; it reveals timings, so turn it on while investigating), off."
+  type        = string
+  default     = "log"
+
+  validation {
+    condition     = contains(["log", "on", "off"], var.server_timing)
+    error_message = "server_timing must be log, on or off."
+  }
+}
+
+variable "dashboard" {
+  description = "Create a CloudWatch dashboard named after the site: the bridge's metrics, Lambda's and CloudFront's."
+  type        = bool
+  default     = true
+}
+
+variable "alarms" {
+  description = "Create the CloudWatch alarms (5xx rate, deadline 504s, php-fpm restarts, cold-start share, cron failures). They need metrics = true."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (alarm and OK). null: the alarms exist (console, API) but notify no one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+(\\.fifo)?$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
+}
+
+variable "alarm_5xx_rate_percent" {
+  description = "Alarm when more than this share of requests (%) got a 5xx from the bridge in two consecutive 5-minute periods."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.alarm_5xx_rate_percent > 0 && var.alarm_5xx_rate_percent <= 100
+    error_message = "alarm_5xx_rate_percent must be in (0, 100]."
+  }
+}
+
+variable "alarm_cold_start_percent" {
+  description = "Alarm when more than this share of requests (%) were a sandbox's first (cold) in an hour: a sign to raise provisioned_concurrency or check init time."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.alarm_cold_start_percent > 0 && var.alarm_cold_start_percent <= 100
+    error_message = "alarm_cold_start_percent must be in (0, 100]."
+  }
+}

@@ -105,3 +105,27 @@ run "arm64_reaches_function_and_layer" {
     error_message = "architecture must reach the function and the layer"
   }
 }
+
+run "metrics_namespace_is_not_aws" {
+  command = plan
+  variables {
+    metrics_namespace = "AWS/Lambda"
+  }
+  expect_failures = [var.metrics_namespace]
+}
+
+run "server_timing_is_an_enum" {
+  command = plan
+  variables {
+    server_timing = "viewers"
+  }
+  expect_failures = [var.server_timing]
+}
+
+run "alarm_topic_must_be_an_sns_arn" {
+  command = plan
+  variables {
+    alarm_topic_arn = "arn:aws:sqs:eu-west-1:123456789012:queue"
+  }
+  expect_failures = [var.alarm_topic_arn]
+}

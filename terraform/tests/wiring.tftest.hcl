@@ -54,8 +54,12 @@ mock_provider "aws" {
   mock_resource "aws_cloudfront_cache_policy" {
     defaults = { id = "cache-policy-id" }
   }
+  mock_data "aws_region" {
+    defaults = { region = "eu-west-1" }
+  }
   mock_resource "aws_cloudfront_distribution" {
     defaults = {
+      id             = "E2DIST1234"
       domain_name    = "d1234abcd.cloudfront.net"
       hosted_zone_id = "Z2FDTNDATAQYW2"
     }
@@ -688,5 +692,98 @@ run "code_mirror_off" {
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_CODE_MIRROR"] == "off"
     error_message = "code_mirror = false must turn the mirror off"
+  }
+}
+
+# Monitoring (#20): the bridge gets the metrics settings; the dashboard reads the bridge's
+# metrics under the same namespace and function name, Lambda's and CloudFront's; each alarm
+# watches the bridge's metric for this function and notifies the topic.
+run "monitoring_defaults" {
+  command = apply
+
+  variables {
+    cron_schedule_minutes = 5
+    alarm_topic_arn       = "arn:aws:sns:eu-west-1:123456789012:site-alarms"
+  }
+
+  assert {
+    condition = (aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_METRICS"] == "on"
+      && aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_METRICS_NAMESPACE"] == "lambda-fpm"
+    && aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_SERVER_TIMING"] == "log")
+    error_message = "the bridge must get LAMBDA_FPM_METRICS=on, the namespace and LAMBDA_FPM_SERVER_TIMING=log"
+  }
+  assert {
+    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "lambda-fpm-site"
+    error_message = "the dashboard is named after the site"
+  }
+  assert {
+    condition = (alltrue([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : alltrue([for m in w.properties.metrics : try(m[0] != "lambda-fpm" || (m[2] == "function" && m[3] == "site"), true)])])
+    && sum([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : length([for m in w.properties.metrics : m if try(m[0] == "lambda-fpm", false)])]) >= 12)
+    error_message = "every bridge metric on the dashboard (at least 12 rows) is this function's"
+  }
+  assert {
+    condition     = length([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w if anytrue([for m in w.properties.metrics : try(m[0] == "AWS/CloudFront" && m[3] == "E2DIST1234", false)])]) == 1
+    error_message = "the dashboard shows this distribution's CloudFront metrics"
+  }
+  assert {
+    condition     = length([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w if anytrue([for m in w.properties.metrics : try(m[0] == "AWS/Lambda" && m[3] == "site", false)])]) == 1
+    error_message = "the dashboard shows this function's Lambda metrics"
+  }
+  assert {
+    condition     = length(output.alarm_names) == 5
+    error_message = "five alarms with the cron schedule: 5xx rate, deadline 504, php-fpm restarts, cold-start share, cron failures"
+  }
+  assert {
+    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.deadline_504[0], aws_cloudwatch_metric_alarm.php_fpm_restarts[0], aws_cloudwatch_metric_alarm.cron_failures[0]] :
+    a.namespace == "lambda-fpm" && a.dimensions["function"] == "site" && tolist(a.alarm_actions) == tolist(["arn:aws:sns:eu-west-1:123456789012:site-alarms"])])
+    error_message = "the single-metric alarms watch this function's bridge metrics and notify the topic"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.deadline_504[0].metric_name == "deadline_504" && aws_cloudwatch_metric_alarm.deadline_504[0].threshold == 0
+    error_message = "any deadline 504 alarms"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.cron_failures[0].metric_name == "command_failed" && aws_cloudwatch_metric_alarm.cron_failures[0].dimensions["command"] == "cron"
+    error_message = "the cron alarm watches failed cron commands"
+  }
+  assert {
+    condition     = toset([for q in aws_cloudwatch_metric_alarm.errors_5xx[0].metric_query : "${q.metric[0].namespace} ${q.metric[0].metric_name} ${q.metric[0].dimensions["function"]}" if length(q.metric) > 0]) == toset(["lambda-fpm errors_5xx site", "lambda-fpm requests site"])
+    error_message = "the 5xx rate is this function's errors_5xx over its requests"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.errors_5xx[0].threshold == 2 && aws_cloudwatch_metric_alarm.cold_start_share[0].threshold == 20
+    error_message = "default thresholds: 2 % 5xx, 20 % cold starts"
+  }
+}
+
+run "monitoring_off" {
+  command = apply
+
+  variables {
+    metrics       = false
+    dashboard     = false
+    server_timing = "on"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_METRICS"] == "off" && aws_lambda_function.this.environment[0].variables["LAMBDA_FPM_SERVER_TIMING"] == "on"
+    error_message = "metrics off and Server-Timing for viewers reach the bridge"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_dashboard.this) == 0 && length(output.alarm_names) == 0 && output.dashboard_name == null
+    error_message = "no dashboard, and no alarms without metrics"
+  }
+}
+
+run "alarms_without_a_topic_notify_no_one_and_no_cron_alarm_without_a_schedule" {
+  command = apply
+
+  variables {
+    cron_schedule_minutes = null
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.deadline_504[0].alarm_actions) == 0 && length(aws_cloudwatch_metric_alarm.cron_failures) == 0 && length(output.alarm_names) == 4
+    error_message = "without a topic the alarms have no actions; without a schedule there is no cron alarm"
   }
 }
