@@ -13,7 +13,7 @@
 //! when the request was refused before routing), `status` (2xx … 5xx). Every request line also carries the same metrics
 //! with `function` alone, so a dashboard can show the whole function without metric math.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// Units CloudWatch accepts (the ones used here).
 pub const UNITS: &[&str] = &["Milliseconds", "Bytes", "Count"];
@@ -44,29 +44,90 @@ pub fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// A member's value.
+#[derive(Clone, Copy)]
+enum Member<'a> {
+    Str(&'a str),
+    Num(f64),
+    Int(u64),
+}
+use Member::{Int, Num, Str};
+
+/// Writes `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// One EMF document, written straight into a string (no JSON tree: this runs once per request,
+/// and building a `serde_json::Value` cost more than the rest of the request's bookkeeping).
 fn document(
     namespace: &str,
     timestamp_ms: u64,
     dimensions: &[&[&str]],
-    members: Vec<(&str, Value)>,
+    members: &[(&str, Member<'_>)],
     metrics: &[(&str, &str)],
-) -> Value {
-    let mut root = Map::new();
-    root.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": dimensions,
-                "Metrics": metrics.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
-            }],
-        }),
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(512);
+    let _ = write!(
+        out,
+        "{{\"_aws\":{{\"Timestamp\":{timestamp_ms},\"CloudWatchMetrics\":[{{\"Namespace\":"
     );
-    for (k, v) in members {
-        root.insert(k.to_string(), v);
+    push_json_str(&mut out, namespace);
+    out.push_str(",\"Dimensions\":[");
+    for (i, set) in dimensions.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (j, name) in set.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            push_json_str(&mut out, name);
+        }
+        out.push(']');
     }
-    Value::Object(root)
+    out.push_str("],\"Metrics\":[");
+    for (i, (name, unit)) in metrics.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"Name\":");
+        push_json_str(&mut out, name);
+        out.push_str(",\"Unit\":");
+        push_json_str(&mut out, unit);
+        out.push('}');
+    }
+    out.push_str("]}]}");
+    for (name, value) in members {
+        out.push(',');
+        push_json_str(&mut out, name);
+        out.push(':');
+        match value {
+            Str(s) => push_json_str(&mut out, s),
+            Num(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// The line for one answered request.
@@ -75,26 +136,28 @@ pub fn request_line(
     function: &str,
     timestamp_ms: u64,
     m: &RequestMetrics,
-) -> Value {
+) -> String {
     let class = status_class(m.status);
-    let mut members = vec![
-        ("function", json!(function)),
-        ("route", json!(m.route)),
-        ("status", json!(class)),
-        ("requests", json!(1)),
-        ("latency", json!(round1(m.latency_ms))),
-        ("bytes_out", json!(m.bytes_out)),
-    ];
-    let mut metrics = vec![
+    let mut members: Vec<(&str, Member<'_>)> = Vec::with_capacity(10);
+    let mut metrics: Vec<(&str, &str)> = Vec::with_capacity(7);
+    members.extend([
+        ("function", Str(function)),
+        ("route", Str(m.route)),
+        ("status", Str(class)),
+        ("requests", Int(1)),
+        ("latency", Num(round1(m.latency_ms))),
+        ("bytes_out", Int(m.bytes_out as u64)),
+    ]);
+    metrics.extend([
         ("requests", "Count"),
         ("latency", "Milliseconds"),
         ("bytes_out", "Bytes"),
-    ];
+    ]);
     // Counters appear only when they count something: a sum over any period is the same, and
     // the line stays short (most requests count no error).
     let mut count = |name: &'static str, yes: bool| {
         if yes {
-            members.push((name, json!(1)));
+            members.push((name, Int(1)));
             metrics.push((name, "Count"));
         }
     };
@@ -107,14 +170,14 @@ pub fn request_line(
         count("static_cache_misses", !hit);
     }
     if let Some(php) = m.php_ms {
-        members.push(("php_time", json!(round1(php))));
+        members.push(("php_time", Num(round1(php))));
         metrics.push(("php_time", "Milliseconds"));
     }
     document(
         namespace,
         timestamp_ms,
         &[&["function", "route", "status"], &["function"]],
-        members,
+        &members,
         &metrics,
     )
 }
@@ -126,31 +189,31 @@ pub fn cold_start_line(
     timestamp_ms: u64,
     init_ms: f64,
     seed: &str,
-) -> Value {
+) -> String {
     document(
         namespace,
         timestamp_ms,
         &[&["function"], &["function", "seed"]],
-        vec![
-            ("function", json!(function)),
-            ("seed", json!(seed)),
-            ("cold_starts", json!(1)),
-            ("init_time", json!(round1(init_ms))),
+        &[
+            ("function", Str(function)),
+            ("seed", Str(seed)),
+            ("cold_starts", Int(1)),
+            ("init_time", Num(round1(init_ms))),
         ],
         &[("cold_starts", "Count"), ("init_time", "Milliseconds")],
     )
 }
 
 /// php-fpm was restarted (after a deadline, a dead worker, a code change).
-pub fn restart_line(namespace: &str, function: &str, timestamp_ms: u64, why: &str) -> Value {
+pub fn restart_line(namespace: &str, function: &str, timestamp_ms: u64, why: &str) -> String {
     document(
         namespace,
         timestamp_ms,
         &[&["function"]],
-        vec![
-            ("function", json!(function)),
-            ("why", json!(why)),
-            ("php_fpm_restarts", json!(1)),
+        &[
+            ("function", Str(function)),
+            ("why", Str(why)),
+            ("php_fpm_restarts", Int(1)),
         ],
         &[("php_fpm_restarts", "Count")],
     )
@@ -164,17 +227,17 @@ pub fn command_line(
     command: &str,
     ok: bool,
     ms: f64,
-) -> Value {
+) -> String {
     document(
         namespace,
         timestamp_ms,
         &[&["function", "command"]],
-        vec![
-            ("function", json!(function)),
-            ("command", json!(command)),
-            ("command_ok", json!(u8::from(ok))),
-            ("command_failed", json!(u8::from(!ok))),
-            ("command_time", json!(round1(ms))),
+        &[
+            ("function", Str(function)),
+            ("command", Str(command)),
+            ("command_ok", Int(u64::from(ok))),
+            ("command_failed", Int(u64::from(!ok))),
+            ("command_time", Num(round1(ms))),
         ],
         &[
             ("command_ok", "Count"),
@@ -267,6 +330,11 @@ pub fn check_emf(line: &Value) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn parsed(line: String) -> Value {
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
 
     fn req(route: &'static str, status: u16) -> RequestMetrics {
         RequestMetrics {
@@ -298,6 +366,7 @@ mod tests {
             restart_line("lambda-fpm", "wordpress", 1, "deadline"),
             command_line("lambda-fpm", "wordpress", 1, "cron", false, 1500.0),
         ] {
+            let line = parsed(line);
             check_emf(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
         }
     }
@@ -307,7 +376,7 @@ mod tests {
         let mut m = req("php", 504);
         m.deadline = true;
         m.php_ms = Some(1.26);
-        let l = request_line("ns", "fn", 5, &m);
+        let l = parsed(request_line("ns", "fn", 5, &m));
         assert_eq!(l["_aws"]["Timestamp"], 5);
         assert_eq!(l["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ns");
         assert_eq!(
@@ -332,10 +401,17 @@ mod tests {
         assert!(l.get("static_cache_hits").is_none());
         let mut s = req("static", 200);
         s.static_cache = Some("miss");
-        let l = request_line("ns", "fn", 5, &s);
+        let l = parsed(request_line("ns", "fn", 5, &s));
         assert_eq!(l["static_cache_misses"], json!(1));
         assert!(l.get("static_cache_hits").is_none());
         assert!(l.get("php_time").is_none());
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let l = parsed(restart_line("ns", "fn\"x\\y\n", 5, "a \"why\""));
+        assert_eq!(l["function"], "fn\"x\\y\n");
+        assert_eq!(l["why"], "a \"why\"");
     }
 
     #[test]
@@ -349,7 +425,7 @@ mod tests {
 
     #[test]
     fn the_checker_catches_what_cloudwatch_rejects() {
-        let good = request_line("ns", "fn", 5, &req("php", 200));
+        let good = parsed(request_line("ns", "fn", 5, &req("php", 200)));
         type Spoil = Box<dyn Fn(&mut Value)>;
         let broken: Vec<(&str, Spoil)> = vec![
             (

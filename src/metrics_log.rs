@@ -6,8 +6,6 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
-use serde_json::Value;
-
 use crate::config::Config;
 use crate::metrics::RequestMetrics;
 
@@ -26,7 +24,7 @@ pub fn init(cfg: &Config) {
     }));
 }
 
-fn with_sink(line: impl FnOnce(&str, &str, u64) -> Value) {
+fn with_sink(line: impl FnOnce(&str, &str, u64) -> String) {
     let Some(Some(sink)) = SINK.get() else {
         return;
     };
@@ -34,7 +32,7 @@ fn with_sink(line: impl FnOnce(&str, &str, u64) -> Value) {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let mut text = line(&sink.namespace, &sink.function, now_ms).to_string();
+    let mut text = line(&sink.namespace, &sink.function, now_ms);
     text.push('\n');
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -58,56 +58,60 @@ pub struct Timings {
     pub cold: Option<ColdStart>,
 }
 
-fn ms(v: f64) -> String {
-    // one decimal, as dev tools show it; never negative
-    format!("{:.1}", v.max(0.0))
+/// Writes one duration: one decimal, as dev tools show it; never negative.
+fn dur(out: &mut String, name: &str, ms: f64) {
+    use std::fmt::Write;
+    if !out.is_empty() {
+        out.push_str(", ");
+    }
+    let _ = write!(out, "{name};dur={:.1}", ms.max(0.0));
 }
 
 /// The bridge's entries, then PHP's own (`php_header`: the values of PHP's `Server-Timing`
 /// headers, joined), without duplicates or malformed entries.
 pub fn header_value(t: &Timings, php_header: Option<&str>) -> String {
-    let mut entries: Vec<String> = Vec::new();
-    entries.push(format!("total;dur={}", ms(t.total_ms)));
-    let php_ms = t
-        .php
-        .and_then(|p| p.total_ms.or(p.first_byte_ms))
-        .unwrap_or(0.0);
+    let mut out = String::with_capacity(160);
+    dur(&mut out, "total", t.total_ms);
+    let php_ms = t.php.and_then(|p| p.total_ms.or(p.first_byte_ms)).unwrap_or(0.0);
     let static_ms = t.static_file.map(|(d, _)| d).unwrap_or(0.0);
-    entries.push(format!(
-        "bridge;dur={}",
-        ms(t.total_ms - php_ms - static_ms)
-    ));
+    dur(&mut out, "bridge", t.total_ms - php_ms - static_ms);
     if let Some(p) = t.php {
         if let Some(total) = p.total_ms {
-            entries.push(format!("php;dur={}", ms(total)));
+            dur(&mut out, "php", total);
         }
-        entries.push(format!("php-connect;dur={}", ms(p.connect_ms)));
+        dur(&mut out, "php-connect", p.connect_ms);
         if let Some(first) = p.first_byte_ms {
-            entries.push(format!("php-ttfb;dur={}", ms(first)));
+            dur(&mut out, "php-ttfb", first);
         }
     }
     if let Some((d, cache)) = t.static_file {
-        entries.push(format!("static;dur={};desc=\"{cache}\"", ms(d)));
+        dur(&mut out, "static", d);
+        out.push_str(";desc=\"");
+        out.push_str(token_or_dash(cache));
+        out.push('"');
     }
     if let Some(c) = &t.cold {
-        entries.push(format!(
-            "cold;desc=\"seed {} prime {}\"",
-            token_or_dash(&c.seed),
-            token_or_dash(&c.prime)
-        ));
-        entries.push(format!("init;dur={}", ms(c.init_ms)));
+        out.push_str(", cold;desc=\"seed ");
+        out.push_str(token_or_dash(&c.seed));
+        out.push_str(" prime ");
+        out.push_str(token_or_dash(&c.prime));
+        out.push('"');
+        dur(&mut out, "init", c.init_ms);
     }
     if let Some(value) = php_header {
+        let mut kept: Vec<&str> = Vec::new();
         for entry in split_entries(value) {
             if let Some(name) = entry_name(entry)
                 && !OURS.contains(&name.to_ascii_lowercase().as_str())
-                && !entries.iter().any(|e| entry_name(e) == Some(name))
+                && !kept.contains(&name)
             {
-                entries.push(entry.to_string());
+                kept.push(name);
+                out.push_str(", ");
+                out.push_str(entry);
             }
         }
     }
-    entries.join(", ")
+    out
 }
 
 fn token_or_dash(s: &str) -> &str {
