@@ -44,7 +44,7 @@ pub fn status_class(status: u16) -> &'static str {
     }
 }
 
-/// A member's value.
+/// A member's value (`Num`: milliseconds, written with one decimal).
 #[derive(Clone, Copy)]
 enum Member<'a> {
     Str(&'a str),
@@ -118,9 +118,7 @@ fn document(
         out.push(':');
         match value {
             Str(s) => push_json_str(&mut out, s),
-            Num(v) => {
-                let _ = write!(out, "{v}");
-            }
+            Num(v) => crate::server_timing::push_tenths(&mut out, *v),
             Int(v) => {
                 let _ = write!(out, "{v}");
             }

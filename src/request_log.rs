@@ -124,7 +124,7 @@ impl RequestLog {
                     cold,
                     total_ms,
                     bytes_out,
-                    server_timing = %server_timing,
+                    server_timing = server_timing.as_str(),
                     detail = %self.detail,
                     "request"
                 )
