@@ -53,20 +53,32 @@ enum Member<'a> {
 }
 use Member::{Int, Num, Str};
 
-/// Writes `s` as a JSON string.
+/// Writes `s` as a JSON string (the common case, nothing to escape, copied whole).
 fn push_json_str(out: &mut String, s: &str) {
-    use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push_str(s);
+    } else {
+        use std::fmt::Write;
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => out.push(c),
             }
-            c => out.push(c),
         }
     }
+    out.push('"');
+}
+
+/// Writes one of this module's own names (ASCII identifiers, never escaped) as a JSON string.
+fn push_name(out: &mut String, name: &str) {
+    debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    out.push('"');
+    out.push_str(name);
     out.push('"');
 }
 
@@ -96,7 +108,7 @@ fn document(
             if j > 0 {
                 out.push(',');
             }
-            push_json_str(&mut out, name);
+            push_name(&mut out, name);
         }
         out.push(']');
     }
@@ -106,15 +118,15 @@ fn document(
             out.push(',');
         }
         out.push_str("{\"Name\":");
-        push_json_str(&mut out, name);
+        push_name(&mut out, name);
         out.push_str(",\"Unit\":");
-        push_json_str(&mut out, unit);
+        push_name(&mut out, unit);
         out.push('}');
     }
     out.push_str("]}]}");
     for (name, value) in members {
         out.push(',');
-        push_json_str(&mut out, name);
+        push_name(&mut out, name);
         out.push(':');
         match value {
             Str(s) => push_json_str(&mut out, s),

@@ -60,11 +60,11 @@ pub struct Timings {
 
 /// Writes one duration: one decimal, as dev tools show it; never negative.
 fn dur(out: &mut String, name: &str, ms: f64) {
-    use std::fmt::Write;
     if !out.is_empty() {
         out.push_str(", ");
     }
-    let _ = write!(out, "{name};dur=");
+    out.push_str(name);
+    out.push_str(";dur=");
     push_tenths(out, ms);
 }
 
