@@ -635,6 +635,18 @@ async fn php_past_deadline_gets_504_and_php_fpm_restarts() {
     assert_eq!(r.status, 200);
     let log = std::fs::read_to_string(Lambda::log_path("timeout")).unwrap();
     assert!(log.contains("\"status\":504"), "{log}");
+    // and the metrics say so: a deadline 504, then a php-fpm restart (#20)
+    let lines = metric_lines("timeout");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["deadline_504"] == 1 && l["status"] == "5xx"),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l["php_fpm_restarts"] == 1),
+        "{lines:?}"
+    );
     assert!(
         log.matches("php-fpm ready").count() >= 2,
         "no restart in log: {log}"
