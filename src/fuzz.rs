@@ -84,23 +84,24 @@ pub const MODEL_LINKS: &[(&str, &str)] = &[
     ("latest.css", "wp-content/themes/t/style.css"),
 ];
 
-impl ModelTree {
-    fn through_links(relative: &str) -> Option<String> {
-        MODEL_LINKS.iter().find_map(|(link, real)| {
-            if relative == *link {
-                Some(real.to_string())
-            } else {
-                relative
-                    .strip_prefix(&format!("{link}/"))
-                    .map(|rest| format!("{real}/{rest}"))
-            }
-        })
-    }
+/// What `relative` really is in a model tree whose symlinks are `links` (name -> target, both
+/// relative to the root): a link itself, or a path below a directory link. Shared by the model
+/// trees of the fuzz targets and of the routing tests.
+pub fn through_links(links: &[(&str, &str)], relative: &str) -> Option<String> {
+    links.iter().find_map(|(link, real)| {
+        if relative == *link {
+            Some(real.to_string())
+        } else {
+            relative
+                .strip_prefix(&format!("{link}/"))
+                .map(|rest| format!("{real}/{rest}"))
+        }
+    })
 }
 
 impl FileProbe for ModelTree {
     fn probe(&self, relative: &str) -> Probe {
-        let real = ModelTree::through_links(relative);
+        let real = through_links(MODEL_LINKS, relative);
         let relative = real.as_deref().unwrap_or(relative);
         if relative == "escape"
             || relative.starts_with("escape/")
@@ -124,7 +125,7 @@ impl FileProbe for ModelTree {
     }
 
     fn real_path(&self, relative: &str) -> Option<String> {
-        ModelTree::through_links(relative)
+        through_links(MODEL_LINKS, relative)
     }
 }
 

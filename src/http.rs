@@ -227,7 +227,6 @@ async fn run_php(
     let ran = php_request::run(bridge.fpm(), call, read).await;
     let php_ran = !matches!(ran.answer, Err(PhpError::NotRunning(_)));
     if php_ran {
-        log.php_ms = Some(ran.php_ms);
         log.php = Some(ran.times);
     }
     if php_ran

@@ -324,7 +324,6 @@ fn streamed(
         };
         if s.php {
             let ms = log.started.elapsed().as_secs_f64() * 1000.0;
-            log.php_ms = Some(ms as u64);
             if let Some(p) = &mut log.php {
                 // from the request's start: PHP's own start is a fraction of a ms later
                 p.total_ms = Some(ms);

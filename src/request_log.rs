@@ -24,7 +24,6 @@ pub struct RequestLog {
     /// "-" when no PHP ran or the mirror is off.
     pub code: &'static str,
     pub detail: String,
-    pub php_ms: Option<u64>,
     /// php-fpm's part, when PHP ran (`server_timing`).
     pub php: Option<PhpTimes>,
     /// Reading a static file (ms), when one was served.
@@ -58,7 +57,6 @@ impl RequestLog {
             cache: "-",
             code: "-",
             detail: String::new(),
-            php_ms: None,
             php: None,
             static_ms: None,
             deadline: false,
@@ -108,6 +106,8 @@ impl RequestLog {
             _ => crate::server_timing::header_value(&timings, self.php_timing.as_deref()),
         };
         let cold = self.cold_start.is_some();
+        // php-fpm's whole time in whole ms, as the line always had it
+        let php_ms = self.php.and_then(|p| p.total_ms).map(|ms| ms as u64);
         macro_rules! line {
             ($level:ident) => {
                 tracing::$level!(
@@ -120,7 +120,7 @@ impl RequestLog {
                     cache = self.cache,
                     code = self.code,
                     status,
-                    php_ms = self.php_ms,
+                    php_ms,
                     cold,
                     total_ms,
                     bytes_out,
@@ -146,10 +146,7 @@ impl RequestLog {
             },
             status,
             latency_ms: timings.total_ms,
-            php_ms: self
-                .php
-                .and_then(|p| p.total_ms)
-                .or(self.php_ms.map(|ms| ms as f64)),
+            php_ms: self.php.and_then(|p| p.total_ms),
             static_cache: (self.route == "static" && self.cache != "-").then_some(self.cache),
             bytes_out,
             deadline: self.deadline,

@@ -558,15 +558,7 @@ mod tests {
 
     impl Linked {
         fn real(&self, relative: &str) -> Option<String> {
-            self.1.iter().find_map(|(link, real)| {
-                if relative == *link {
-                    Some(real.to_string())
-                } else {
-                    relative
-                        .strip_prefix(&format!("{link}/"))
-                        .map(|rest| format!("{real}/{rest}"))
-                }
-            })
+            crate::fuzz::through_links(&self.1, relative)
         }
     }
 

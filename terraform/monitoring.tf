@@ -132,24 +132,17 @@ resource "aws_cloudwatch_metric_alarm" "errors_5xx" {
     label       = "5xx %"
     return_data = true
   }
-  metric_query {
-    id = "e"
-    metric {
-      namespace   = local.ns
-      metric_name = "errors_5xx"
-      dimensions  = { function = local.fn }
-      period      = 300
-      stat        = "Sum"
-    }
-  }
-  metric_query {
-    id = "r"
-    metric {
-      namespace   = local.ns
-      metric_name = "requests"
-      dimensions  = { function = local.fn }
-      period      = 300
-      stat        = "Sum"
+  dynamic "metric_query" {
+    for_each = { e = "errors_5xx", r = "requests" }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = local.ns
+        metric_name = metric_query.value
+        dimensions  = { function = local.fn }
+        period      = 300
+        stat        = "Sum"
+      }
     }
   }
 }
@@ -214,24 +207,17 @@ resource "aws_cloudwatch_metric_alarm" "cold_start_share" {
     label       = "cold start %"
     return_data = true
   }
-  metric_query {
-    id = "c"
-    metric {
-      namespace   = local.ns
-      metric_name = "cold_starts"
-      dimensions  = { function = local.fn }
-      period      = 3600
-      stat        = "Sum"
-    }
-  }
-  metric_query {
-    id = "r"
-    metric {
-      namespace   = local.ns
-      metric_name = "requests"
-      dimensions  = { function = local.fn }
-      period      = 3600
-      stat        = "Sum"
+  dynamic "metric_query" {
+    for_each = { c = "cold_starts", r = "requests" }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = local.ns
+        metric_name = metric_query.value
+        dimensions  = { function = local.fn }
+        period      = 3600
+        stat        = "Sum"
+      }
     }
   }
 }
