@@ -6,35 +6,18 @@ scripts) or in the project's own PHP (wp-config.php, wp-salts.php, php/*.php of 
 layer's /opt/php) fails the suite; the same from elsewhere (a theme, a plugin) is listed only."""
 import glob
 import os
-import re
 
-# "PHP Deprecated:  message in /path/file.php on line 12" (php-fpm's error_log format); the bridge
-# may wrap the line in its own log record, so search anywhere in the line.
-PHP_ERROR = re.compile(r"PHP (Fatal error|Parse error|Warning|Deprecated):\s+(.*?) in (/\S+\.php)(?: on line (\d+))?")
-FAILING = {"Fatal error", "Parse error", "Warning", "Deprecated"}
-# WordPress reports an unreachable api.wordpress.org (update checks, the translation list) with
-# wp_trigger_error(), a Warning under WP_DEBUG: that is this machine having no internet (and the
-# plain instance blocking it on purpose, as a function without NAT would), not a defect.
-NO_INTERNET = "Something may be wrong with WordPress.org or this server"
-
-
-def _ours(path, efs_root, repo):
-    if path.startswith(efs_root + "/"):
-        rel = path[len(efs_root) + 1:]
-        return (rel.startswith(("wp-admin/", "wp-includes/")) or "/" not in rel)
-    return path.startswith((os.path.join(repo, "php") + "/", "/opt/php/"))
+from php_log import PHP_ERROR, findings
+from php_log import ours as _ours
 
 
 def php_log_findings(log_dir, efs_root, repo):
     ours, others = [], []
     for log in sorted(glob.glob(os.path.join(log_dir, "watch-*.log"))):
         with open(log, errors="replace") as f:
-            for line in f:
-                m = PHP_ERROR.search(line)
-                if not m or m.group(1) not in FAILING or NO_INTERNET in m.group(2):
-                    continue
-                entry = f"{os.path.basename(log)}: PHP {m.group(1)}: {m.group(2)} in {m.group(3)}:{m.group(4)}"
-                (ours if _ours(m.group(3), efs_root, repo) else others).append(entry)
+            o, t = findings(f, efs_root, repo, where=f"{os.path.basename(log)}: ")
+        ours += o
+        others += t
     return ours, others
 
 
