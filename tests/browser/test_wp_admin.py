@@ -15,7 +15,8 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import clickable, ensure_logged_in, log_in, logged_in, settle, visible, wait
+from conftest import Guard, clickable, ensure_logged_in, log_in, logged_in, settle, visible, wait
+from php_log import findings
 
 PLUGIN_DIR = "lambda-fpm-browser-marker"
 PLUGIN = f"{PLUGIN_DIR}/lambda-fpm-browser-marker.php"
@@ -54,6 +55,58 @@ def assert_public(site, url):
         assert url.startswith(site.base + "/"), f"not the public https URL: {url}"
     else:
         assert urlsplit(url).netloc == site.host, url
+
+
+def test_guard_reports_what_breaks(driver, site):
+    """The guard itself (its own instance, not the scenario fixture): a page whose script throws, whose
+    stylesheet is missing and, in cloudfront mode, that loads from the origin is reported on each count."""
+    driver.get(site.url("/"))
+    g = Guard(driver, site)
+    plain = os.environ["BROWSER_PLAIN_URL"].rstrip("/")
+    driver.execute_script("""
+        const css = document.createElement('link');
+        css.rel = 'stylesheet'; css.href = arguments[0] + '/wp-content/lambda-fpm-guard-probe.css';
+        document.head.appendChild(css);
+        if (arguments[1]) { const img = new Image(); img.src = arguments[1] + '/wp-includes/images/w-logo-blue.png'; }
+        setTimeout(() => { throw new Error('lambda-fpm guard probe'); }, 0);""",
+        site.base, plain if site.mode == "cloudfront" else None)
+    time.sleep(1.5)
+    found = g.problems()
+    assert any(f.startswith("HTTP 404 for GET ") and "lambda-fpm-guard-probe.css" in f for f in found), found
+    assert any("javascript" in f and "lambda-fpm guard probe" in f for f in found), found
+    if site.mode == "cloudfront":
+        assert any(f.startswith("request to the origin") and "w-logo-blue.png" in f for f in found), found
+    # what a scenario declares it wants is not a problem
+    g2 = Guard(driver, site)
+    g2.expect(404, r"lambda-fpm-guard-probe\.css$", "the probe")
+    driver.execute_script("""
+        const css = document.createElement('link');
+        css.rel = 'stylesheet'; css.href = arguments[0] + '/wp-content/lambda-fpm-guard-probe.css';
+        document.head.appendChild(css);""", site.base)
+    time.sleep(1.5)
+    assert g2.problems() == []
+
+
+def test_php_log_classifier():
+    """Which php-fpm log lines fail a scenario (tests/e2e/php_log.py), on lines of the shapes php-fpm
+    writes and the bridge forwards."""
+    efs, repo = "/efs/wordpress", "/repo"
+    lines = [
+        "2026-12-04T20:56:23Z  WARN php: [04-Dec-2026 20:56:23 UTC] PHP Warning:  Undefined variable $x in "
+        "/efs/wordpress/wp-includes/post.php on line 12",
+        "PHP Deprecated:  Creation of dynamic property in /efs/wordpress/wp-admin/includes/misc.php on line 3",
+        "PHP Deprecated:  Old style in /efs/wordpress/wp-content/plugins/some/plugin.php on line 9",
+        "PHP Fatal error:  Uncaught Error in /efs/wordpress/wp-content/themes/t/functions.php on line 1",
+        "PHP Notice:  just a notice in /efs/wordpress/wp-includes/load.php on line 5",
+        "PHP Warning:  wp_version_check(): An unexpected error occurred. Something may be wrong with "
+        "WordPress.org or this server in /efs/wordpress/wp-includes/functions.php on line 6121",
+        "PHP Warning:  ours in /opt/php/lambda-fpm/prepend.php on line 2",
+        "an ordinary request log line",
+    ]
+    mine, others = findings(lines, efs, repo)
+    assert [m.split(":")[0] for m in mine] == ["PHP Warning", "PHP Deprecated", "PHP Warning"], mine
+    assert mine[0].endswith("/efs/wordpress/wp-includes/post.php:12") and "prepend.php" in mine[2]
+    assert [o.split(":")[0] for o in others] == ["PHP Deprecated", "PHP Fatal error"], others
 
 
 def test_log_in(driver, site, guard):
