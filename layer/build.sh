@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Build the lambda-fpm Lambda layer: dist/lambda-fpm-layer.zip, whose contents unpack at /opt,
-# and the optional ICU add-on layer dist/lambda-fpm-icu-full.zip (intl data for every language).
+# and the optional ICU add-on layer dist/lambda-fpm-icu-full.zip (intl data for every language);
+# for arm64 (Graviton) the same from the same recipe: dist/lambda-fpm-layer-arm64.zip and
+# dist/lambda-fpm-icu-full-arm64.zip.
 #
-#   layer/build.sh
+#   layer/build.sh                      both architectures (LAYER_ARCH=all, the default)
+#   LAYER_ARCH=x86_64 layer/build.sh    one (x86_64 or arm64)
 #
 # One command, run from anywhere, as root (it installs its own build dependencies with apt-get
 # and pip, idempotently). Result:
 #   /opt/bootstrap                  the bridge (cargo lambda build, glibc <= 2.26 symbols)
 #   /opt/bin/php-fpm, /opt/bin/php  Debian trixie's php8.4 binaries (or bookworm's php8.2), interpreter + RPATH -> /opt/lib
-#   /opt/lib/                       every shared library they load, incl. ld-linux-x86-64.so.2 and libc
+#   /opt/lib/                       every shared library they load, incl. the loader (ld-linux-x86-64.so.2,
+#                                   arm64: ld-linux-aarch64.so.1) and libc
 #   /opt/lib/php/20240924/          the PHP extensions WordPress needs (8.2: 20220829/)
 #   /opt/lib/gconv/                 iconv charset modules (the bundled libc looks here)
 #   /opt/share/zoneinfo/            time zone database (the bundled PHP looks here)
@@ -18,10 +22,17 @@
 # leaves out. Beside the zip: lambda-fpm-layer.json (PHP version, Debian packages shipped).
 #
 # Environment (all optional):
+#   LAYER_ARCH=x86_64|arm64|all which architectures (default all). arm64 packages are Debian's arm64
+#                               builds of the same versions; the bridge is cross-compiled (cargo lambda
+#                               + zig), the stubs with Debian's aarch64 cross gcc, and every arm64 program
+#                               the build runs (the loader listing libraries, icupkg, the smoke test)
+#                               runs under qemu-user-static. arm64 is 8.4 only (8.2 rebuilds libraries
+#                               from source for the host)
 #   LAMBDA_FPM_BOOTSTRAP=path   use this prebuilt bridge binary instead of running cargo lambda build
-#   LAYER_OUT=path              zip to write (default: dist/lambda-fpm-layer.zip)
-#   LAYER_STAGE=dir             staging dir (default: .local/layer/stage; becomes the zip's root)
-#   LAYER_ICU_OUT=path          the ICU add-on layer to write (default: dist/lambda-fpm-icu-full.zip)
+#   LAYER_OUT=path              zip to write (default: dist/lambda-fpm-layer.zip, arm64: -arm64.zip)
+#   LAYER_STAGE=dir             staging dir (default: .local/layer/stage, arm64: stage-arm64; the zip's root)
+#   LAYER_ICU_OUT=path          the ICU add-on layer to write (default: dist/lambda-fpm-icu-full.zip,
+#                               arm64: dist/lambda-fpm-icu-full-arm64.zip)
 #   LAYER_ICU_LOCALES="en de"   ICU locale data kept in the main layer: these languages (+ root);
 #                               default: en; "all" keeps every language (+15 MB). What is left out
 #                               is in the ICU add-on layer (layer/README.md)
@@ -39,17 +50,31 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-OUT=${LAYER_OUT:-$ROOT/dist/lambda-fpm-layer.zip}
-ICU_OUT=${LAYER_ICU_OUT:-$ROOT/dist/lambda-fpm-icu-full.zip}
-STAGE=${LAYER_STAGE:-$ROOT/.local/layer/stage}
+ARCH=${LAYER_ARCH:-all}
+case $ARCH in
+  all)
+    for v in LAYER_OUT LAYER_STAGE LAYER_ICU_OUT LAMBDA_FPM_BOOTSTRAP; do
+      [[ -z ${!v:-} ]] || { echo "layer/build.sh: error: $v names one layer's file: set LAYER_ARCH=x86_64 or arm64 with it" >&2; exit 1; }
+    done
+    for a in x86_64 arm64; do LAYER_ARCH=$a "${BASH_SOURCE[0]}" || exit; done
+    exit 0 ;;
+  # DEB_ARCH: Debian's name; GNU: the multiarch triplet (library dirs); LDSO: the dynamic loader
+  x86_64) DEB_ARCH=amd64 GNU=x86_64-linux-gnu LDSO=ld-linux-x86-64.so.2 SUFFIX= ;;
+  arm64) DEB_ARCH=arm64 GNU=aarch64-linux-gnu LDSO=ld-linux-aarch64.so.1 SUFFIX=-arm64 ;;
+  *) echo "layer/build.sh: error: LAYER_ARCH=$ARCH: x86_64, arm64 or all" >&2; exit 1 ;;
+esac
+OUT=${LAYER_OUT:-$ROOT/dist/lambda-fpm-layer$SUFFIX.zip}
+ICU_OUT=${LAYER_ICU_OUT:-$ROOT/dist/lambda-fpm-icu-full$SUFFIX.zip}
+STAGE=${LAYER_STAGE:-$ROOT/.local/layer/stage$SUFFIX}
 CACHE=$ROOT/.local/cache
-LOGDIR=$ROOT/.local/layer/logs
+LOGDIR=$ROOT/.local/layer/logs$SUFFIX
 PHPV=${LAYER_PHP:-8.4}
 case $PHPV in
   8.4) SUITE=trixie PHPAPI=20240924 ;;
   8.2) SUITE=bookworm PHPAPI=20220829 ;;
   *) echo "layer/build.sh: error: LAYER_PHP=$PHPV: supported are 8.4 (default, Debian trixie) and 8.2 (Debian bookworm)" >&2; exit 1 ;;
 esac
+[[ $ARCH == x86_64 || $PHPV == 8.4 ]] || { echo "layer/build.sh: error: LAYER_ARCH=$ARCH needs LAYER_PHP=8.4 (8.2 rebuilds libgd/libcurl for the host)" >&2; exit 1; }
 OPT=$STAGE   # the zip's root is /opt
 
 # Extensions shipped (shared .so files from Debian's php$PHPV-* packages), in load order.
@@ -75,6 +100,8 @@ if [[ $PHPV == 8.4 ]]; then
 fi
 # Host tools (this machine's own packages). 8.2 also rebuilds libgd/libcurl from Debian's sources.
 APT_PACKAGES=(patchelf zip unzip binutils file python3 gcc dpkg-dev)
+# arm64: the cross compiler and binutils for the stubs, qemu to run the arm64 loader and programs
+[[ $ARCH == arm64 ]] && APT_PACKAGES+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user-static)
 [[ $PHPV == 8.2 ]] && APT_PACKAGES+=(make pkg-config libpng-dev libjpeg62-turbo-dev libwebp-dev
   libfreetype-dev zlib1g-dev libssl-dev libnghttp2-dev libbrotli-dev)
 # iconv charsets shipped (glibc has UTF-8/UTF-16/UTF-32/UCS-2/UCS-4/ASCII built in): western and
@@ -120,8 +147,8 @@ run() {
 }
 
 # ---------------------------------------------------------------- 1. build dependencies
-step "Build dependencies (apt: host tools; Debian $SUITE packages of PHP $PHPV; pip: cargo-lambda, ziglang)"
-[[ $(uname -m) == x86_64 ]] || die "builds an x86_64 layer: run on x86_64 Debian"
+step "Build dependencies (apt: host tools; Debian $SUITE $DEB_ARCH packages of PHP $PHPV; pip: cargo-lambda, ziglang)"
+[[ $(uname -m) == x86_64 ]] || die "runs on x86_64 Debian (it builds both architectures there)"
 command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-get and dpkg-deb (Debian)"
 if [[ $PHPV == 8.2 ]]; then
   grep -q 'VERSION_CODENAME=bookworm' /etc/os-release || die "LAYER_PHP=8.2 rebuilds libgd/libcurl against bookworm's headers: run on Debian bookworm"
@@ -130,8 +157,20 @@ fi
 . "$ROOT/scripts/lib/apt.sh"
 APT_WHO=layer APT_LOG=$LOGDIR/apt-install.log apt_ensure "${APT_PACKAGES[@]}" ||
   die "apt-get install failed (see $LOGDIR/apt-install.log)"
+# CC/STRIP/OBJDUMP for the layer's architecture; target_run CMD...: run a program of the layer's
+# architecture (arm64: under qemu-user-static, given explicitly: no binfmt registration needed)
+if [[ $ARCH == arm64 ]]; then
+  CC=aarch64-linux-gnu-gcc STRIP=aarch64-linux-gnu-strip OBJDUMP=aarch64-linux-gnu-objdump
+  target_run() { qemu-aarch64-static "$@"; }
+else
+  CC=gcc STRIP=strip OBJDUMP=objdump
+  target_run() { "$@"; }
+fi
 if [[ -z ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
   command -v cargo >/dev/null || die "cargo not found (install Rust: https://rustup.rs)"
+  if [[ $ARCH == arm64 ]] && ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    run "rustup target add aarch64-unknown-linux-gnu" rustup-target rustup target add aarch64-unknown-linux-gnu
+  fi
   if ! cargo lambda --version >/dev/null 2>&1 || ! python3 -c 'import ziglang' 2>/dev/null; then
     run "pip install cargo-lambda ziglang" pip python3 -m pip install -q cargo-lambda ziglang
   fi
@@ -144,16 +183,16 @@ MIRROR=$(debian_mirror debian) || die "no Debian mirror configured"
 
 # The package root: PHP's packages and their whole runtime dependency closure for $SUITE,
 # downloaded by apt and unpacked with dpkg-deb -x (no maintainer scripts), keyed by the versions.
-APTDIR=$CACHE/apt-$SUITE
-suite_apt "$SUITE" "$APTDIR" || die "no Debian mirror configured"
-run "apt-get update ($SUITE, $SUITE-security; private lists)" apt-$SUITE-update apt-get "${APT_OPTS[@]}" -qq update
-run "apt-get download PHP $PHPV + dependency closure" apt-$SUITE-download \
+APTDIR=$CACHE/apt-$SUITE$SUFFIX
+APT_ARCH=$DEB_ARCH suite_apt "$SUITE" "$APTDIR" || die "no Debian mirror configured"
+run "apt-get update ($SUITE, $SUITE-security, $DEB_ARCH; private lists)" apt-$SUITE-update apt-get "${APT_OPTS[@]}" -qq update
+run "apt-get download PHP $PHPV ($DEB_ARCH) + dependency closure" apt-$SUITE-download \
   apt-get "${APT_OPTS[@]}" -y -qq --no-install-recommends install --download-only "${PHP_PACKAGES[@]}"
 # exactly the packages of this resolution (the archive cache may hold older versions too)
 apt-get "${APT_OPTS[@]}" -s --no-install-recommends install "${PHP_PACKAGES[@]}" 2>/dev/null |
   awk '$1=="Inst" {v=$3; gsub(/[()]/,"",v); print $2, v}' | sort >"$LOGDIR/packages-$SUITE.txt"
 [[ -s $LOGDIR/packages-$SUITE.txt ]] || die "apt resolved no packages for ${PHP_PACKAGES[*]}"
-SYS=$CACHE/pkgroot-$SUITE-$(md5sum <"$LOGDIR/packages-$SUITE.txt" | cut -c1-10)-v2
+SYS=$CACHE/pkgroot-$SUITE$SUFFIX-$(md5sum <"$LOGDIR/packages-$SUITE.txt" | cut -c1-10)-v2
 if [[ ! -f $SYS/.complete ]]; then
   rm -rf "$SYS.tmp" "$SYS" && mkdir -p "$SYS.tmp"
   while read -r pkg ver; do
@@ -167,11 +206,11 @@ if [[ ! -f $SYS/.complete ]]; then
 fi
 PHPVERSION=$(pkgver "$SYS" php$PHPV-fpm)
 # library dirs of the package root (bookworm's packages still install into /lib, trixie's into /usr/lib)
-SYSLIB=$SYS/lib/x86_64-linux-gnu:$SYS/usr/lib/x86_64-linux-gnu
-SYSLD=$( (ls "$SYS"/{usr/,}lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 2>/dev/null || true) | head -n 1)
+SYSLIB=$SYS/lib/$GNU:$SYS/usr/lib/$GNU
+SYSLD=$( (ls "$SYS"/{usr/,}lib/$GNU/$LDSO 2>/dev/null || true) | head -n 1)
 [[ -n $SYSLD ]] || die "no dynamic loader in ${SYS#$ROOT/}"
 # sysrun CMD...: run one of the package root's programs with its own loader and libraries
-sysrun() { "$SYSLD" --library-path "$SYSLIB" "$@"; }
+sysrun() { target_run "$SYSLD" --library-path "$SYSLIB" "$@"; }
 SYS_FPM=$SYS/usr/sbin/php-fpm$PHPV
 SYS_CLI=$SYS/usr/bin/php$PHPV
 SYS_EXT=$SYS/usr/lib/php/$PHPAPI
@@ -185,12 +224,16 @@ if [[ -n ${LAMBDA_FPM_BOOTSTRAP:-} ]]; then
   note "using prebuilt $BOOTSTRAP"
 else
   # zig links against glibc 2.26 symbol versions: runs on provided.al2023 (2.34) and older.
-  run "cargo lambda build --release (x86_64, glibc 2.26)" cargo-lambda \
-    cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin bootstrap
-  BOOTSTRAP=$ROOT/target/lambda/bootstrap/bootstrap
+  # (cargo lambda writes target/lambda/bootstrap/bootstrap for either target: copied right away)
+  run "cargo lambda build --release ($ARCH, glibc 2.26)" cargo-lambda \
+    cargo lambda build --release --target "${ARCH/arm64/aarch64}-unknown-linux-gnu.2.26" --bin bootstrap
+  mkdir -p "$LOGDIR" && cp "$ROOT/target/lambda/bootstrap/bootstrap" "$LOGDIR/bootstrap"
+  BOOTSTRAP=$LOGDIR/bootstrap
 fi
 [[ -x $BOOTSTRAP ]] || die "bridge binary not found: $BOOTSTRAP"
-maxglibc=$(objdump -T "$BOOTSTRAP" 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort -uV | tail -n 1 || true)
+file -b "$BOOTSTRAP" | grep -q "$([[ $ARCH == arm64 ]] && echo 'ARM aarch64' || echo 'x86-64')" ||
+  die "$BOOTSTRAP is not an $ARCH program: $(file -b "$BOOTSTRAP")"
+maxglibc=$($OBJDUMP -T "$BOOTSTRAP" 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort -uV | tail -n 1 || true)
 note "$(basename "$BOOTSTRAP"): $(du -h "$BOOTSTRAP" | cut -f1), newest glibc symbol: ${maxglibc:-none}"
 
 # ---------------------------------------------------------------- 3. lean libgd, libcurl, stubs
@@ -238,7 +281,7 @@ else
       --with-zlib --with-png --with-jpeg --with-webp --with-freetype \
       --without-fontconfig --without-raqm --without-liq --without-xpm --without-tiff --without-heif --without-avif --without-x \
       CFLAGS='-O2 -g0' && make -j\$(nproc) -C src libgd.la"
-  strip --strip-unneeded "$src/src/.libs/libgd.so.3."*[0-9] -o "$GDDIR.tmp/libgd.so.3"
+  "$STRIP" --strip-unneeded "$src/src/.libs/libgd.so.3."*[0-9] -o "$GDDIR.tmp/libgd.so.3"
   mkdir -p "$GDDIR" && mv "$GDDIR.tmp/libgd.so.3" "$GDDIR/" && rm -rf "$GDDIR.tmp"
 fi
 check_abi "$GDDIR/libgd.so.3" "$SYS_EXT/gd.so" '^gd'
@@ -274,7 +317,7 @@ else
       --disable-ldap --disable-ldaps --without-hyper --without-libgsasl --disable-manual \
       --with-ca-bundle=/opt/ssl/cert.pem --without-ca-path --without-ca-fallback \
       CFLAGS='-O2 -g0' && make -j\$(nproc) -C lib libcurl.la"
-  strip --strip-unneeded "$src/lib/.libs/libcurl.so.4."*[0-9] -o "$CURLDIR.tmp/libcurl.so.4"
+  "$STRIP" --strip-unneeded "$src/lib/.libs/libcurl.so.4."*[0-9] -o "$CURLDIR.tmp/libcurl.so.4"
   mkdir -p "$CURLDIR" && mv "$CURLDIR.tmp/libcurl.so.4" "$CURLDIR/" && rm -rf "$CURLDIR.tmp"
 fi
 check_abi "$CURLDIR/libcurl.so.4" "$SYS_EXT/curl.so" '^curl_'
@@ -284,14 +327,14 @@ fi
 # php-fpm links libsystemd only for sd_notifyf() (readiness notification to systemd). On Lambda
 # there is no NOTIFY_SOCKET, where the real one returns 0 too; a 1-symbol stub avoids bundling
 # libsystemd + libgcrypt + libgpg-error + liblz4 + libcap (~2.5 MB).
-SDDIR=$CACHE/libsystemd-stub-v1
+SDDIR=$CACHE/libsystemd-stub$SUFFIX-v1
 if [[ ! -f $SDDIR/libsystemd.so.0 ]]; then
   mkdir -p "$SDDIR.tmp"
   printf 'int sd_notifyf(int unset_environment, const char *format, ...) { (void)unset_environment; (void)format; return 0; }\n' >"$SDDIR.tmp/sd.c"
   printf 'LIBSYSTEMD_209 { global: sd_notifyf; local: *; };\n' >"$SDDIR.tmp/sd.map"
-  gcc -O2 -shared -fPIC -Wl,-soname,libsystemd.so.0 -Wl,--version-script="$SDDIR.tmp/sd.map" \
+  "$CC" -O2 -shared -fPIC -Wl,-soname,libsystemd.so.0 -Wl,--version-script="$SDDIR.tmp/sd.map" \
     -o "$SDDIR.tmp/libsystemd.so.0" "$SDDIR.tmp/sd.c"
-  strip --strip-unneeded "$SDDIR.tmp/libsystemd.so.0"
+  "$STRIP" --strip-unneeded "$SDDIR.tmp/libsystemd.so.0"
   rm -rf "$SDDIR" && mv "$SDDIR.tmp" "$SDDIR"
 fi
 [[ $(readelf --dyn-syms -W "$SYS_FPM" | grep -c 'UND.*@LIBSYSTEMD') == 1 ]] ||
@@ -299,16 +342,16 @@ fi
 # Likewise libapparmor: php-fpm calls aa_getcon()/aa_change_profile() only for a pool with
 # apparmor_hat set; Lambda has no AppArmor (the real functions fail there too): the stubs fail
 # with ENOSYS.
-AADIR=$CACHE/libapparmor-stub-v1
+AADIR=$CACHE/libapparmor-stub$SUFFIX-v1
 if [[ ! -f $AADIR/libapparmor.so.1 ]]; then
   mkdir -p "$AADIR.tmp"
   printf '%s\n' '#include <errno.h>' \
     'int aa_change_profile(const char *p) { (void)p; errno = ENOSYS; return -1; }' \
     'int aa_getcon(char **label, char **mode) { if (label) *label = 0; if (mode) *mode = 0; errno = ENOSYS; return -1; }' >"$AADIR.tmp/aa.c"
   printf 'APPARMOR_1.1 { global: aa_change_profile; aa_getcon; local: *; };\n' >"$AADIR.tmp/aa.map"
-  gcc -O2 -shared -fPIC -Wl,-soname,libapparmor.so.1 -Wl,--version-script="$AADIR.tmp/aa.map" \
+  "$CC" -O2 -shared -fPIC -Wl,-soname,libapparmor.so.1 -Wl,--version-script="$AADIR.tmp/aa.map" \
     -o "$AADIR.tmp/libapparmor.so.1" "$AADIR.tmp/aa.c"
-  strip --strip-unneeded "$AADIR.tmp/libapparmor.so.1"
+  "$STRIP" --strip-unneeded "$AADIR.tmp/libapparmor.so.1"
   rm -rf "$AADIR" && mv "$AADIR.tmp" "$AADIR"
 fi
 check_abi "$AADIR/libapparmor.so.1" "$SYS_FPM" '^aa_'
@@ -328,7 +371,7 @@ OVERRIDE_LIBS=("$SDDIR/libsystemd.so.0" "$AADIR/libapparmor.so.1")
 # matches them all (checked).
 stub_lib() {
   local soname=$1 importer=$2 prefix=$3; shift 3
-  local dir=$CACHE/stub-${soname%%.so*}-$(printf '%s\n' "$@" | md5sum | cut -c1-8)-v1 real
+  local dir=$CACHE/stub-${soname%%.so*}$SUFFIX-$(printf '%s\n' "$@" | md5sum | cut -c1-8)-v1 real
   real=$(IFS=:; for d in $SYSLIB; do [[ -e $d/$soname ]] && echo "$d/$soname" && break; done)
   [[ -n $real ]] || die "$soname not in the package root"
   if [[ ! -f $dir/$soname ]]; then
@@ -340,9 +383,9 @@ stub_lib() {
     [[ -s $dir.tmp/syms ]] || die "$(basename "$importer") imports nothing from $soname"
     ! grep -q '^OBJECT' "$dir.tmp/syms" || die "$soname: $(basename "$importer") imports data objects: write that stub by hand"
     python3 "$ROOT/layer/py/stub_lib.py" "$soname" "$dir.tmp" "$@"
-    gcc -O2 -shared -fPIC -Wl,-soname,"$soname" -Wl,--version-script="$dir.tmp/stub.map" \
+    "$CC" -O2 -shared -fPIC -Wl,-soname,"$soname" -Wl,--version-script="$dir.tmp/stub.map" \
       -o "$dir.tmp/$soname" "$dir.tmp/stub.c" || die "stub $soname does not build"
-    strip --strip-unneeded "$dir.tmp/$soname"
+    "$STRIP" --strip-unneeded "$dir.tmp/$soname"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   [[ $(grep -vc " $prefix" "$dir/syms") == 0 ]] || die "$soname stub: not every symbol starts with $prefix"
@@ -400,19 +443,19 @@ cp "${OVERRIDE_LIBS[@]}" "$OVERRIDE/"
 objs=("$OPT/bootstrap" "$OPT/bin/php-fpm" "$OPT/bin/php" "$OPT"/lib/php/$PHPAPI/*.so "$OVERRIDE"/*.so*)
 for o in "${objs[@]}"; do
   echo "$o:"
-  "$SYSLD" --library-path "$OVERRIDE:$SYSLIB" --list "$o" || die "ld.so --list $o failed"
+  target_run "$SYSLD" --library-path "$OVERRIDE:$SYSLIB" --list "$o" || die "ld.so --list $o failed"
 done >"$LOGDIR/ldd.txt" 2>&1
 if grep -q 'not found' "$LOGDIR/ldd.txt"; then grep 'not found' "$LOGDIR/ldd.txt" >&2; die "unresolved libraries"; fi
 # "libfoo.so.1 => /path/libfoo.so.1 (0x...)"; the loader is the package root's own
 awk '$2=="=>" && $3 ~ /^\// && $1 !~ /ld-linux/ {print $1, $3}' "$LOGDIR/ldd.txt" | sort -u >"$LOGDIR/libs.txt"
-echo "ld-linux-x86-64.so.2 $SYSLD" >>"$LOGDIR/libs.txt"
+echo "$LDSO $SYSLD" >>"$LOGDIR/libs.txt"
 while read -r name path; do
   case $path in "$SYS"/*|"$OVERRIDE"/*) ;; *) die "$name resolved outside the package root: $path" ;; esac
   cp -L "$path" "$OPT/lib/$name"
   chmod 0755 "$OPT/lib/$name"
 done <"$LOGDIR/libs.txt"
 note "$(wc -l <"$LOGDIR/libs.txt") libraries, $(du -sh "$OPT/lib" | cut -f1) with extensions"
-[[ -f $OPT/lib/ld-linux-x86-64.so.2 && -f $OPT/lib/libc.so.6 ]] || die "loader/libc missing from closure"
+[[ -f $OPT/lib/$LDSO && -f $OPT/lib/libc.so.6 ]] || die "loader/libc missing from closure"
 # ICU's data library (libicudata, 30 MB: the largest file) trimmed with ICU's own icupkg, keeping
 # the same soname and data symbol. Left out of the main layer (measured in layer/README.md):
 # - the locale data (main, coll, curr, lang, region, zone, rbnf, brkitr trees) of every language but
@@ -433,7 +476,7 @@ for l in $ICU_LOCALES; do [[ $l =~ ^[a-z]{2,3}$ ]] || die "LAYER_ICU_LOCALES: '$
 icu=$(cd "$OPT/lib" && ls libicudata.so.* | head -n 1)
 icupkg() { sysrun "$(ls "$SYS"/usr/{s,}bin/icupkg 2>/dev/null | head -n 1)" "$@"; }   # the package root's, same ICU version
 icuver=$(pkgver "$SYS" "$(awk '$1 ~ /^libicu[0-9]+$/ {print $1}' "$SYS/.packages")")   # libicuNN's version
-ICUDIR=$CACHE/icudata-$icuver-split-v3-$( [[ -n $ICU_LOCALES ]] && echo "locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)" || echo all)
+ICUDIR=$CACHE/icudata-$icuver$SUFFIX-split-v3-$( [[ -n $ICU_LOCALES ]] && echo "locales-$(md5sum <<<"$ICU_LOCALES" | cut -c1-8)" || echo all)
 if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   rm -rf "$ICUDIR.tmp" && mkdir -p "$ICUDIR.tmp"
   # extract the common data package (symbol icudtNN_dat) from the Debian library
@@ -461,8 +504,8 @@ if [[ ! -f $ICUDIR/$icu || ! -f $ICUDIR/name ]]; then
   cmp -s "$ICUDIR.tmp/all.sorted" "$ICUDIR.tmp/split.sorted" || die "ICU split: main + add-on items differ from Debian's package"
   printf '\t.section .rodata\n\t.globl %s\n\t.type %s, @object\n\t.balign 16\n%s:\n\t.incbin "%s"\n\t.size %s, . - %s\n\t.section .note.GNU-stack,"",@progbits\n' \
     "$icusym" "$icusym" "$icusym" "$ICUDIR.tmp/out/$icupkgname.dat" "$icusym" "$icusym" >"$ICUDIR.tmp/data.S"
-  gcc -shared -nostdlib -Wl,-soname,"$icu" -o "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/data.S"
-  strip --strip-unneeded "$ICUDIR.tmp/$icu"
+  "$CC" -shared -nostdlib -Wl,-soname,"$icu" -o "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/data.S"
+  "$STRIP" --strip-unneeded "$ICUDIR.tmp/$icu"
   rm -rf "$ICUDIR" && mkdir -p "$ICUDIR/addon"
   mv "$ICUDIR.tmp/$icu" "$ICUDIR.tmp/remove.txt" "$ICUDIR/"
   mv "$ICUDIR.tmp/addon/$icupkgname.dat" "$ICUDIR/addon/"
@@ -473,7 +516,7 @@ read -r _ ICU_PKG <"$ICUDIR/name"
 note "$icu: $(du -h "$OPT/lib/$icu" | cut -f1) -> $(du -h "$ICUDIR/$icu" | cut -f1) (locales: root ${ICU_LOCALES:-all}); add-on $ICU_PKG.dat: $(du -h "$ICUDIR/addon/$ICU_PKG.dat" | cut -f1), $(wc -l <"$ICUDIR/remove.txt") items"
 install -m 0755 "$ICUDIR/$icu" "$OPT/lib/$icu"
 # The bundled libc has Debian's gconv path compiled in; point it at /opt/lib/gconv (same length).
-binpatch "$OPT/lib/libc.so.6" "/usr/lib/x86_64-linux-gnu/gconv=/opt/lib/+gconv"
+binpatch "$OPT/lib/libc.so.6" "/usr/lib/$GNU/gconv=/opt/lib/+gconv"
 # RPATH (not RUNPATH: --force-rpath) so /opt/lib wins over LD_LIBRARY_PATH, which Lambda sets to
 # /var/lang/lib:/lib64:/usr/lib64:...:/opt/lib -- with RUNPATH, Amazon Linux's own libc (2.34)
 # would be mixed with our loader (2.36) and crash.
@@ -483,7 +526,7 @@ binpatch "$OPT/lib/libc.so.6" "/usr/lib/x86_64-linux-gnu/gconv=/opt/lib/+gconv"
 # library added ~1.7 MB (it appends a grown copy of .dynstr: 0.6 MB for libicui18n alone).
 # test-portable.sh checks that every library mapped into php and php-fpm comes from /opt/lib.
 for f in "$OPT/bin/php-fpm" "$OPT/bin/php"; do
-  patchelf --set-interpreter /opt/lib/ld-linux-x86-64.so.2 --force-rpath --set-rpath /opt/lib "$f"
+  patchelf --set-interpreter "/opt/lib/$LDSO" --force-rpath --set-rpath /opt/lib "$f"
 done
 for f in "$OPT"/lib/php/$PHPAPI/*.so "$OPT"/lib/*.so*; do
   # ($ORIGIN, i.e. /opt/lib itself, is harmless: Debian's abseil libraries have it)
@@ -495,7 +538,7 @@ done
 # ---------------------------------------------------------------- 6. data files
 step "Data: iconv modules, zoneinfo, CA certificates"
 mkdir -p "$OPT/lib/gconv"
-G=$( (ls -d "$SYS"/{usr/,}lib/x86_64-linux-gnu/gconv 2>/dev/null || true) | head -n 1)
+G=$( (ls -d "$SYS"/{usr/,}lib/$GNU/gconv 2>/dev/null || true) | head -n 1)
 cp "$G/gconv-modules" "$OPT/lib/gconv/"
 [[ -d $G/gconv-modules.d ]] && cp -r "$G/gconv-modules.d" "$OPT/lib/gconv/"
 for m in "${GCONV_MODULES[@]}"; do cp "$G/$m.so" "$OPT/lib/gconv/"; done
@@ -536,12 +579,12 @@ for f in php/conf.d/*.ini; do [[ -e $f ]] && install -m 0644 "$f" "$OPT/php/conf
 # ---------------------------------------------------------------- 8. smoke test on this machine
 step "Smoke test: /opt/bin/php -m from the staging dir (via its own loader)"
 # The binaries' interpreter/RPATH say /opt/...: run them through the staged loader instead.
-smoke=$(PHP_INI_SCAN_DIR="$OPT/php/conf.d" "$OPT/lib/ld-linux-x86-64.so.2" --library-path "$OPT/lib" "$OPT/bin/php" \
+smoke=$(PHP_INI_SCAN_DIR="$OPT/php/conf.d" target_run "$OPT/lib/$LDSO" --library-path "$OPT/lib" "$OPT/bin/php" \
   -c "$OPT/php/php.ini" -d extension_dir="$OPT/lib/php/$PHPAPI" -m 2>&1) || { echo "$smoke" >&2; die "php -m failed"; }
 for e in "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"; do
   grep -qix "$e\|zend $e" <<<"$smoke" || { echo "$smoke" >&2; die "extension $e not loaded"; }
 done
-"$OPT/lib/ld-linux-x86-64.so.2" --library-path "$OPT/lib" "$OPT/bin/php-fpm" -n -v >/dev/null
+target_run "$OPT/lib/$LDSO" --library-path "$OPT/lib" "$OPT/bin/php-fpm" -n -v >/dev/null
 note "$(( ${#ZEND_EXTENSIONS[@]} + ${#EXTENSIONS[@]} )) extensions load"
 
 # ---------------------------------------------------------------- 9. zip
@@ -571,8 +614,8 @@ PHPFULL=$(sysrun "$SYS_CLI" -n -r 'echo PHP_VERSION;') || die "the package root'
   [[ $PHPV == 8.4 ]] && echo "$SYS/usr/share/zoneinfo/US/Eastern"
 } >"$LOGDIR/shipped-sources.txt"
 REBUILT=$([[ $PHPV == 8.2 ]] && echo "libgd2=$GDVER curl=$CURLVER" || true)
-python3 "$ROOT/layer/py/manifest.py" "${OUT%.zip}.json" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS" "$LOGDIR/shipped-sources.txt" "$REBUILT" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"
-zip_sizes layer "$OUT" "; Lambda limit: 250 MB with the function"
+python3 "$ROOT/layer/py/manifest.py" "${OUT%.zip}.json" "$ARCH" "$PHPFULL" "$PHPV" "$SUITE" "$PHPVERSION" "$SYS" "$LOGDIR/shipped-sources.txt" "$REBUILT" "${ZEND_EXTENSIONS[@]}" "${EXTENSIONS[@]}"
+zip_sizes "layer ($ARCH)" "$OUT" "; Lambda limit: 250 MB with the function"
 printf '  largest files: %s\n' "$(cd "$STAGE" && find . -type f -printf '%s %P\n' | sort -rn | head -n 6 | awk '{printf "%s %.1fM  ", $2, $1/1048576}')"
 # The ICU add-on layer: the ICU data left out above, as /opt/share/icu/<package>.dat. Optional;
 # attach it after the main layer (Terraform: icu_full_data = true) for intl in every language.
@@ -581,5 +624,5 @@ rm -rf "$ICU_STAGE" && mkdir -p "$ICU_STAGE/share/icu" "$(dirname "$ICU_OUT")"
 install -m 0644 "$ICUDIR/addon/$ICU_PKG.dat" "$ICU_STAGE/share/icu/$ICU_PKG.dat"
 rm -f "$ICU_OUT"
 (cd "$ICU_STAGE" && zip -q -9 -X -r "$ICU_OUT" share)
-zip_sizes "ICU add-on layer (optional)" "$ICU_OUT"
-printf 'built in %ds\n' $((SECONDS - T0))
+zip_sizes "ICU add-on layer ($ARCH, optional)" "$ICU_OUT"
+printf '%s layer built in %ds\n' "$ARCH" $((SECONDS - T0))

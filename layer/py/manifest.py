@@ -1,10 +1,10 @@
 """Writes the layer's manifest (dist/*.json): PHP version, extensions, and the Debian binary
 package (and version) of every file the layer ships, found through the package root's file lists.
 
-Usage: manifest.py OUT.json PHP MINOR SUITE PHP_PACKAGE SYSROOT SOURCES REBUILT EXTENSION...
+Usage: manifest.py OUT.json ARCH PHP MINOR SUITE PHP_PACKAGE SYSROOT SOURCES REBUILT EXTENSION...
 """
 import json, os, sys
-out, php, minor, suite, pkg, sysroot, sources, rebuilt, *ext = sys.argv[1:]
+out, arch, php, minor, suite, pkg, sysroot, sources, rebuilt, *ext = sys.argv[1:]
 versions = dict(l.split() for l in open(f"{sysroot}/.packages"))
 owner = {}
 for line in open(f"{sysroot}/.files"):
@@ -21,6 +21,6 @@ for src in open(sources).read().split():
     if p is None:
         sys.exit(f"no package owns {f}")
     shipped[p] = versions[p]
-json.dump({"php": php, "php_minor": minor, "debian": suite, "php_package": pkg, "extensions": ext,
+json.dump({"architecture": arch, "php": php, "php_minor": minor, "debian": suite, "php_package": pkg, "extensions": ext,
            "packages": shipped, "rebuilt_from_source": dict(x.split("=", 1) for x in rebuilt.split())},
           open(out, "w"), indent=1, sort_keys=True)

@@ -5,7 +5,8 @@
 # unpacked with dpkg-deb -x (no maintainer scripts run).
 #
 #   debian_mirror debian|debian-security   the configured mirror URL for that archive
-#   private_apt DIR SOURCES-LINE...        sets APT_OPTS: apt options using DIR for everything
+#   private_apt DIR SOURCES-LINE...        sets APT_OPTS: apt options using DIR for everything, for
+#                                          Debian architecture APT_ARCH (default amd64; e.g. arm64)
 #   suite_apt SUITE DIR                    private_apt for SUITE + SUITE-security (binary packages);
 #                                          then: apt-get "${APT_OPTS[@]}" -qq update
 #   pkgver ROOT PKG                        the version of PKG unpacked in package root ROOT
@@ -38,7 +39,7 @@ private_apt() {
         -o Dir::Etc::Preferences=/nonexistent -o Dir::Etc::PreferencesParts="$dir/none.d"
         -o Dir::State="$dir" -o Dir::State::Lists="$dir/lists" -o Dir::State::status="$dir/status"
         -o Dir::Cache="$dir" -o Dir::Cache::archives="$dir/archives" -o Dir::Log="$dir"
-        -o APT::Architecture=amd64 -o APT::Architectures=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+        -o APT::Architecture="${APT_ARCH:-amd64}" -o APT::Architectures="${APT_ARCH:-amd64}" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
 }
 
 suite_apt() {
