@@ -2,9 +2,14 @@
 # Portability proof for the Lambda layer (run by CI): the layer must work with NO host libraries.
 #
 #   layer/test-portable.sh [path/to/lambda-fpm-layer.zip [path/to/lambda-fpm-icu-full.zip]]
+#   LAYER_ARCH=arm64 layer/test-portable.sh     the arm64 layer (x86_64 is the default)
 #
 # Without arguments it uses dist/lambda-fpm-layer.zip and dist/lambda-fpm-icu-full.zip (the ICU
-# add-on layer), building them with layer/build.sh if absent.
+# add-on layer; arm64: dist/lambda-fpm-layer-arm64.zip, dist/lambda-fpm-icu-full-arm64.zip),
+# building them with layer/build.sh if absent. The arm64 layer runs under qemu-user-static: the
+# kernel's binfmt_misc registration for aarch64 (with the F flag: the emulator is opened at
+# registration, so a root needs no copy of it), which this script sets up if it is missing; the
+# roots are arm64 roots (the bullseye one is debootstrap --arch=arm64), every check the same.
 # For each root file system it unzips the layer at <root>/opt, adds a minimal /dev, /proc, /tmp and a
 # document root (/mnt/wordpress: a PHP script using mysqli/gd/intl/curl + a static file), then under
 # chroot:
@@ -15,20 +20,26 @@
 # Roots (LAYER_TEST_ROOTS, default "empty bullseye"):
 #   empty     nothing but the main layer: no libc, no shell, no /etc; intl has English + root
 #             locale data only (other languages fall back to root)
-#   bullseye  debootstrap --variant=minbase bullseye (glibc 2.31, older than the layer's 2.36),
+#   bullseye  debootstrap --variant=minbase bullseye (glibc 2.31, older than the layer's 2.41),
 #             with LD_LIBRARY_PATH pointing at its libc as Lambda's does at Amazon Linux's
 #             (cached in .local/cache/rootfs/, key = suite + variant + mirror + recipe version);
 #             the main layer plus the ICU add-on layer: intl in every language
 # Also: the bridge binary's glibc symbol versions are all <= 2.34 (provided.al2023).
-# Last line: "layer: N passed, M failed" (exit status 1 if M > 0).
+# Last line: "layer (ARCH): N passed, M failed" (exit status 1 if M > 0).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-ZIP=${1:-$ROOT/dist/lambda-fpm-layer.zip}
-ICU_ZIP=${2:-$(dirname "$ZIP")/lambda-fpm-icu-full.zip}
+ARCH=${LAYER_ARCH:-x86_64}
+case $ARCH in
+  x86_64) DEB_ARCH=amd64 GNU=x86_64-linux-gnu LDSO=ld-linux-x86-64.so.2 SUFFIX= ELF_MACHINE='X86-64' ;;
+  arm64) DEB_ARCH=arm64 GNU=aarch64-linux-gnu LDSO=ld-linux-aarch64.so.1 SUFFIX=-arm64 ELF_MACHINE='AArch64' ;;
+  *) echo "layer/test-portable.sh: LAYER_ARCH=$ARCH: x86_64 or arm64" >&2; exit 2 ;;
+esac
+ZIP=${1:-$ROOT/dist/lambda-fpm-layer$SUFFIX.zip}
+ICU_ZIP=${2:-$(dirname "$ZIP")/lambda-fpm-icu-full$SUFFIX.zip}
 ROOTS=${LAYER_TEST_ROOTS:-empty bullseye}
-WORK=$ROOT/.local/test-portable
+WORK=$ROOT/.local/test-portable$SUFFIX
 CACHE=$ROOT/.local/cache/rootfs
 MAX_GLIBC=2.34
 # Every extension the layer promises (names as `php -m` prints them, case-insensitive).
@@ -37,7 +48,7 @@ EXPECTED_EXTENSIONS=(Core date filter hash json libxml openssl pcre random Refle
   xmlwriter zip curl exif fileinfo iconv ctype tokenizer Phar posix)
 # The environment Lambda gives a provided.al2023 function (LD_LIBRARY_PATH puts system dirs before /opt/lib).
 LAMBDA_ENV=(PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin LANG=en_US.UTF-8 TZ=:UTC
-  LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
+  LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/lib/$GNU:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
   LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   AWS_LAMBDA_FUNCTION_NAME=lambda-fpm-test AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
   _HANDLER=bootstrap HOME=/tmp)
@@ -45,7 +56,7 @@ LAMBDA_ENV=(PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin LANG=en_US.UTF-8 TZ=:UTC
 # own bootstrap prints it inside ROOT (`bootstrap --php-env`, defined once in src/php_env.rs), run
 # through the layer's loader so a root with no libc at all works too.
 php_env() {
-  mapfile -t PHP_ENV < <(env -i "${LAMBDA_ENV[@]}" "$CHROOT" "$1" /opt/lib/ld-linux-x86-64.so.2 --library-path /opt/lib \
+  mapfile -t PHP_ENV < <(env -i "${LAMBDA_ENV[@]}" "$CHROOT" "$1" "/opt/lib/$LDSO" --library-path /opt/lib \
     /opt/bootstrap --php-env "$2" 2>&1)
   if [[ ${#PHP_ENV[@]} -lt 4 || ${PHP_ENV[0]} != *=* ]]; then
     fail "bootstrap --php-env $2 runs in the root (got: ${PHP_ENV[*]})"; PHP_ENV=(); return 1
@@ -72,16 +83,31 @@ check() {
 . "$ROOT/scripts/lib/apt.sh"
 APT_WHO=test-portable apt_ensure debootstrap unzip libfcgi-bin binutils openssl python3 || exit 2
 CGI_FCGI=$(command -v cgi-fcgi)   # libfcgi-bin, installed just above
+# SLOW: how much longer things may take than natively (arm64 programs run under emulation)
+SLOW=1
+if [[ $ARCH == arm64 ]]; then
+  SLOW=5
+  APT_WHO=test-portable apt_ensure qemu-user-static binfmt-support || exit 2
+  # Without systemd nothing mounted binfmt_misc or enabled the registration the package installed.
+  BINFMT=/proc/sys/fs/binfmt_misc
+  [[ -e $BINFMT/register ]] || mount -t binfmt_misc binfmt_misc "$BINFMT" ||
+    { echo "cannot mount binfmt_misc on $BINFMT: arm64 programs cannot run here" >&2; exit 2; }
+  if ! grep -qx enabled "$BINFMT/qemu-aarch64" 2>/dev/null; then
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
+  fi
+  grep -qx enabled "$BINFMT/qemu-aarch64" 2>/dev/null && grep -q '^flags: .*F' "$BINFMT/qemu-aarch64" ||
+    { echo "no enabled qemu-aarch64 binfmt registration with the F flag in $BINFMT:" >&2; cat "$BINFMT/qemu-aarch64" >&2 2>/dev/null; exit 2; }
+fi
 if [[ ! -f $ZIP || ! -f $ICU_ZIP ]]; then
   [[ $# -eq 0 ]] || { echo "no such layer zip: $ZIP or $ICU_ZIP" >&2; exit 2; }
-  info "dist/lambda-fpm-layer.zip or dist/lambda-fpm-icu-full.zip missing: building them (layer/build.sh)"
-  "$ROOT/layer/build.sh"
+  info "${ZIP#$ROOT/} or ${ICU_ZIP#$ROOT/} missing: building them (LAYER_ARCH=$ARCH layer/build.sh)"
+  LAYER_ARCH=$ARCH "$ROOT/layer/build.sh"
 fi
 # The layer's PHP (its extension API directory); the 8.4 layer also ships redis and igbinary.
 PHPAPI=$(unzip -Z1 "$ZIP" | sed -n 's|^lib/php/\([0-9]\{8\}\)/.*|\1|p' | head -n 1)
 [[ -n $PHPAPI ]] || { echo "$ZIP has no lib/php/<api>/ directory" >&2; exit 2; }
 (( PHPAPI >= 20240924 )) && EXPECTED_EXTENSIONS+=(igbinary redis)
-info "layer: PHP extension API $PHPAPI"
+info "layer: $ARCH, PHP extension API $PHPAPI"
 
 # ------------------------------------------------------------------ cleanup: only what we started/mounted
 MOUNTS=()
@@ -102,12 +128,13 @@ trap cleanup EXIT
 bullseye_tarball() {
   local mirror key tar tmp
   mirror=$(debian_mirror debian)
-  key=bullseye-minbase-amd64-$(printf '%s' "$mirror" | md5sum | cut -c1-8)-v1
+  key=bullseye-minbase-$DEB_ARCH-$(printf '%s' "$mirror" | md5sum | cut -c1-8)-v1
   tar=$CACHE/$key.tar.gz
   if [[ ! -f $tar ]]; then
     mkdir -p "$CACHE"; tmp=$CACHE/$key.tmp; rm -rf "$tmp"
     info "  debootstrap --variant=minbase bullseye from $mirror (cached afterwards as .local/cache/rootfs/$key.tar.gz)" >&2
-    if ! debootstrap --variant=minbase bullseye "$tmp" "$mirror" >"$CACHE/$key.log" 2>&1; then
+    # (arm64: debootstrap's second stage runs the root's arm64 programs through binfmt)
+    if ! debootstrap --arch="$DEB_ARCH" --variant=minbase bullseye "$tmp" "$mirror" >"$CACHE/$key.log" 2>&1; then
       tail -n 20 "$CACHE/$key.log" >&2; rm -rf "$tmp"; return 1
     fi
     tar -C "$tmp" -czf "$tar.part" . && mv "$tar.part" "$tar" && rm -rf "$tmp"
@@ -348,7 +375,7 @@ test_php_fpm() {
   env -i "${LAMBDA_ENV[@]}" "${PHP_ENV[@]}" "$CHROOT" "$r" /opt/bin/php-fpm --nodaemonize --force-stderr --fpm-config /opt/php/php-fpm.conf -c /opt/php/php.ini \
     --allow-to-run-as-root >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")
-  for i in $(seq 1 100); do [[ -S $r/tmp/lambda-fpm/php-fpm.sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for i in $(seq 1 $((100 * SLOW))); do [[ -S $r/tmp/lambda-fpm/php-fpm.sock ]] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if [[ ! -S $r/tmp/lambda-fpm/php-fpm.sock ]]; then fail "php-fpm starts in the root"; sed 's/^/       | /' "$log"; return; fi
   pass "php-fpm starts in the root (socket up after ~$((i * 100)) ms)"
 
@@ -365,11 +392,11 @@ test_php_fpm() {
     { fail "php-fpm refuses static files"; echo "$out" | sed 's/^/       | /' | head; }
   [[ -n $(find "$r/tmp/lambda-fpm/opcache" -type f -name '*.bin' | head -n 1) ]] &&
     pass "opcache file cache written under /tmp/lambda-fpm/opcache" || fail "opcache file cache written under /tmp/lambda-fpm/opcache"
-  sleep 0.3
+  sleep $((SLOW > 1 ? 1 : 0)).3
   grep -q 'layer-test: hello from the php-fpm worker' "$log" && pass "PHP error_log reaches php-fpm's stderr" ||
     { fail "PHP error_log reaches php-fpm's stderr"; sed 's/^/       | /' "$log" | tail; }
   kill -QUIT "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for i in $(seq 1 $((50 * SLOW))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid" 2>/dev/null || true; fail "php-fpm stops on SIGQUIT"; } || pass "php-fpm stops on SIGQUIT"
   wait "$pid" 2>/dev/null || true
   if grep -qiE 'error|warning' "$log"; then fail "php-fpm log has no errors/warnings"; sed 's/^/       | /' "$log" | grep -iE 'error|warning' | head
@@ -384,7 +411,7 @@ test_php_fpm() {
 bridge_test() {
   local r=$1 loader=${2:-}
   local out
-  if out=$(LAMBDA_FPM_CHROOT="$r" LAMBDA_FPM_CHROOT_LOADER=$([[ $loader == loader ]] && echo 1 || echo 0) \
+  if out=$(LAMBDA_FPM_CHROOT="$r" LAMBDA_FPM_CHROOT_ARCH="$ARCH" LAMBDA_FPM_CHROOT_LOADER=$([[ $loader == loader ]] && echo 1 || echo 0) \
       LAMBDA_FPM_CHROOT_INTL="$(intl_expected "$(basename "$r")")" \
       cargo test -q --test layer_chroot -- --ignored --test-threads=1 2>&1) \
       && grep -q "1 passed" <<<"$out"; then
@@ -399,15 +426,22 @@ bridge_test() {
 info "layer: ${ZIP#$ROOT/} ($(stat -c %s "$ZIP") bytes zipped)"
 mkdir -p "$WORK"
 tmpx=$(mktemp -d)
-unzip -q -o "$ZIP" bootstrap -d "$tmpx"
-maxv=$( (objdump -T "$tmpx/bootstrap" | grep -o 'GLIBC_[0-9][0-9.]*' || true) | sed 's/GLIBC_//' | sort -uV | tail -n 1)
+unzip -q -o "$ZIP" bootstrap bin/php bin/php-fpm "lib/$LDSO" -d "$tmpx"
+bad=
+for f in bootstrap bin/php bin/php-fpm "lib/$LDSO"; do
+  readelf -h "$tmpx/$f" | grep -q "Machine:.*$ELF_MACHINE" || bad+=" $f"
+done
+[[ -z $bad ]] && pass "the layer's programs and loader are $ARCH ($ELF_MACHINE) binaries" || fail "not $ARCH binaries:$bad"
+# (readelf reads every architecture's ELF; symbol versions of the imported glibc functions)
+maxv=$( (readelf --dyn-syms -W "$tmpx/bootstrap" | awk '$7=="UND"' | grep -o 'GLIBC_[0-9][0-9.]*' || true) | sed 's/GLIBC_//' | sort -uV | tail -n 1)
 if [[ -n $maxv && $(printf '%s\n%s\n' "$maxv" "$MAX_GLIBC" | sort -V | tail -n 1) == "$MAX_GLIBC" ]]; then
   pass "/opt/bootstrap needs glibc <= $MAX_GLIBC (newest symbol version: GLIBC_$maxv)"
 else
   fail "/opt/bootstrap needs glibc <= $MAX_GLIBC (newest symbol version: ${maxv:-none found})"
 fi
 interp=$(readelf -l "$tmpx/bootstrap" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-[[ $interp == /lib64/ld-linux-x86-64.so.2 ]] && pass "/opt/bootstrap uses the system loader ($interp)" || fail "/opt/bootstrap interpreter: $interp"
+want_interp=$([[ $ARCH == arm64 ]] && echo /lib/ld-linux-aarch64.so.1 || echo /lib64/ld-linux-x86-64.so.2)
+[[ $interp == "$want_interp" ]] && pass "/opt/bootstrap uses the system loader ($interp)" || fail "/opt/bootstrap interpreter: $interp"
 rm -rf "$tmpx"
 
 if start_https_server; then pass "local HTTPS server on 127.0.0.1:$(cat "$HTTPS_DIR/port") (self-signed test CA)"
@@ -432,5 +466,5 @@ for name in $ROOTS; do
   info "  ($name: $((SECONDS - t)) s)"
 done
 
-echo "layer: $PASSED passed, $FAILED failed"
+echo "layer ($ARCH): $PASSED passed, $FAILED failed"
 (( FAILED == 0 ))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # layer/updates.sh: which Debian packages in a built layer have newer versions now.
 #
-#   layer/updates.sh [path/to/lambda-fpm-layer.json]     (default: dist/lambda-fpm-layer.json)
+#   layer/updates.sh [path/to/lambda-fpm-layer.json]     (default: dist/lambda-fpm-layer.json;
+#                                                         dist/lambda-fpm-layer-arm64.json for arm64)
 #
 # layer/build.sh records every Debian package the layer was made from (PHP, its extensions and each
 # library, with versions) in lambda-fpm-layer.json beside the zip. This refreshes the package lists
@@ -18,7 +19,14 @@ META=${1:-$ROOT/dist/lambda-fpm-layer.json}
 . "$ROOT/scripts/lib/debian.sh"
 
 suite=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["debian"])' "$META")
-suite_apt "$suite" "$ROOT/.local/cache/apt-$suite" || exit 1
+# the layer's architecture (manifests from before arm64 builds have none: x86_64); same apt state as the build
+arch=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("architecture", "x86_64"))' "$META")
+case $arch in
+    x86_64) deb_arch=amd64 suffix= ;;
+    arm64) deb_arch=arm64 suffix=-arm64 ;;
+    *) echo "layer/updates.sh: $META: unknown architecture $arch" >&2; exit 1 ;;
+esac
+APT_ARCH=$deb_arch suite_apt "$suite" "$ROOT/.local/cache/apt-$suite$suffix" || exit 1
 apt-get "${APT_OPTS[@]}" -qq update || { echo "layer/updates.sh: apt-get update failed" >&2; exit 1; }
 total=0 newer=0
 while read -r pkg built; do
@@ -32,4 +40,4 @@ while read -r pkg built; do
         newer=$((newer + 1))
     fi
 done < <(python3 -c 'import json,sys; [print(p, v) for p, v in sorted(json.load(open(sys.argv[1]))["packages"].items())]' "$META")
-echo "$newer of $total packages have newer versions in $suite (layer built from $(basename "$META"))"
+echo "$newer of $total packages have newer versions in $suite ($deb_arch; layer built from $(basename "$META"))"

@@ -21,6 +21,11 @@ resource "aws_lambda_layer_version" "this" {
       condition     = local.layer_meta == null || try(local.layer_meta.php_minor, "") == var.php_version
       error_message = "The layer zip ${local.layer_zip_path} carries PHP ${try(local.layer_meta.php, "?")} but php_version is \"${var.php_version}\": rebuild it with LAYER_PHP=${var.php_version} layer/build.sh, or set php_version to match."
     }
+    precondition {
+      # manifests written before arm64 builds name no architecture: those layers are x86_64
+      condition     = local.layer_meta == null || try(local.layer_meta.architecture, "x86_64") == var.architecture
+      error_message = "The layer zip ${local.layer_zip_path} is built for ${try(local.layer_meta.architecture, "x86_64")} but architecture is \"${var.architecture}\": a function cannot run another instruction set's binaries. Use the ${var.architecture} build (layer/build.sh writes dist/lambda-fpm-layer.zip for x86_64 and dist/lambda-fpm-layer-arm64.zip for arm64) or set architecture to match."
+    }
   }
 }
 
@@ -41,7 +46,7 @@ resource "aws_lambda_layer_version" "icu" {
   lifecycle {
     precondition {
       condition     = fileexists(local.icu_layer_zip_path)
-      error_message = "The ICU add-on layer zip ${local.icu_layer_zip_path} does not exist: build it with layer/build.sh (it writes dist/lambda-fpm-icu-full.zip next to the layer), set icu_layer_arn, or set icu_full_data = false."
+      error_message = "The ICU add-on layer zip ${local.icu_layer_zip_path} does not exist: build it with layer/build.sh (it writes dist/lambda-fpm-icu-full.zip, arm64: dist/lambda-fpm-icu-full-arm64.zip, next to the layer), set icu_layer_arn, or set icu_full_data = false."
     }
   }
 }

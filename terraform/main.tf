@@ -5,7 +5,9 @@ locals {
   use_api      = var.origin_type == "api_gateway"
   alias_name   = "live"
 
-  layer_zip_path = coalesce(var.layer_zip_path, "${path.module}/../dist/lambda-fpm-layer.zip")
+  # layer/build.sh names the arm64 build's files *-arm64.zip (and .json)
+  arch_suffix    = var.architecture == "arm64" ? "-arm64" : ""
+  layer_zip_path = coalesce(var.layer_zip_path, "${path.module}/../dist/lambda-fpm-layer${local.arch_suffix}.zip")
   layer_arn      = local.create_layer ? aws_lambda_layer_version.this[0].arn : var.layer_arn
   # What layer/build.sh writes beside the zip: {"php": "8.4.28", "php_minor": "8.4", "debian": ...}
   layer_meta_path = "${trimsuffix(local.layer_zip_path, ".zip")}.json"
@@ -13,7 +15,7 @@ locals {
 
   # The ICU add-on unpacks after the main layer (it only adds /opt/share/icu), then the user's.
   create_icu_layer   = var.icu_full_data && var.icu_layer_arn == null
-  icu_layer_zip_path = coalesce(var.icu_layer_zip_path, "${dirname(local.layer_zip_path)}/lambda-fpm-icu-full.zip")
+  icu_layer_zip_path = coalesce(var.icu_layer_zip_path, "${dirname(local.layer_zip_path)}/lambda-fpm-icu-full${local.arch_suffix}.zip")
   icu_layer_arn      = !var.icu_full_data ? null : local.create_icu_layer ? aws_lambda_layer_version.icu[0].arn : var.icu_layer_arn
   layers             = concat([local.layer_arn], var.icu_full_data ? [local.icu_layer_arn] : [], var.extra_layer_arns)
 

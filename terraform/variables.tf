@@ -234,9 +234,9 @@ variable "php_ini" {
 }
 
 variable "architecture" {
-  description = "Instruction set of the function and the layer: x86_64 or arm64. Must match the layer's binaries."
+  description = "Instruction set of the function and the layer: arm64 (Graviton; the default: about 20 % cheaper per GB-second than x86_64, and the arm64 layer passes the same portability tests) or x86_64. layer/build.sh builds both (dist/lambda-fpm-layer-arm64.zip and dist/lambda-fpm-layer.zip); the default layer_zip_path follows this, and a layer whose lambda-fpm-layer.json names another architecture fails the plan."
   type        = string
-  default     = "x86_64"
+  default     = "arm64"
 
   validation {
     condition     = contains(["x86_64", "arm64"], var.architecture)

@@ -18,23 +18,31 @@ async fn bootstrap_serves_php_and_static_from_the_layer_alone() {
     // With LAMBDA_FPM_CHROOT_LOADER=1 (a root with no libc at all) the bridge runs through the
     // layer's own loader; on a root with a system glibc it runs as Lambda runs it.
     let via_loader = std::env::var("LAMBDA_FPM_CHROOT_LOADER").as_deref() == Ok("1");
+    // The layer's architecture (LAMBDA_FPM_CHROOT_ARCH, default x86_64): an arm64 root runs under
+    // qemu-user-static through the kernel's binfmt registration, with arm64's loader and the
+    // multiarch directory Lambda's LD_LIBRARY_PATH names for it.
+    let arch = std::env::var("LAMBDA_FPM_CHROOT_ARCH").unwrap_or_else(|_| "x86_64".into());
+    let (loader, ld_library_path) = match arch.as_str() {
+        "x86_64" => (
+            "/opt/lib/ld-linux-x86-64.so.2",
+            "/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        ),
+        "arm64" => (
+            "/opt/lib/ld-linux-aarch64.so.1",
+            "/var/lang/lib:/lib64:/usr/lib64:/lib/aarch64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        ),
+        other => panic!("LAMBDA_FPM_CHROOT_ARCH={other}: x86_64 or arm64"),
+    };
     let mut args: Vec<&str> = vec![&root];
     if via_loader {
-        args.extend([
-            "/opt/lib/ld-linux-x86-64.so.2",
-            "--library-path",
-            "/opt/lib",
-        ]);
+        args.extend([loader, "--library-path", "/opt/lib"]);
     }
     args.push("/opt/bootstrap");
     let env: Vec<(String, String)> = [
         ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
         ("LANG", "en_US.UTF-8"),
         ("TZ", ":UTC"),
-        (
-            "LD_LIBRARY_PATH",
-            "/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
-        ),
+        ("LD_LIBRARY_PATH", ld_library_path),
         ("LAMBDA_TASK_ROOT", "/var/task"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_LAMBDA_FUNCTION_NAME", "lambda-fpm-layer-test"),

@@ -10,7 +10,7 @@ variables {
   subnet_ids     = ["subnet-0aaaaaaaaaaaaaaaa"]
   db_host        = "db.internal"
   db_password    = "correct-horse-battery"
-  layer_zip_path = "tests/fixtures/lambda-fpm-layer.zip"
+  layer_zip_path = "tests/fixtures/lambda-fpm-layer-arm64.zip"
 }
 
 run "mount_path_must_be_under_mnt" {

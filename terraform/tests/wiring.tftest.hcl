@@ -92,7 +92,7 @@ variables {
   subnet_ids     = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   db_host        = "db.internal:3306"
   db_password    = "correct-horse-battery"
-  layer_zip_path = "tests/fixtures/lambda-fpm-layer.zip"
+  layer_zip_path = "tests/fixtures/lambda-fpm-layer-arm64.zip"
 }
 
 run "function_url_defaults" {
@@ -100,15 +100,15 @@ run "function_url_defaults" {
 
   # --- function, layer, version + alias ---
   assert {
-    condition     = aws_lambda_function.this.runtime == "provided.al2023" && aws_lambda_function.this.architectures == tolist(["x86_64"]) && aws_lambda_function.this.memory_size == 1024
-    error_message = "function must run on provided.al2023, x86_64, 1024 MB by default"
+    condition     = aws_lambda_function.this.runtime == "provided.al2023" && aws_lambda_function.this.architectures == tolist(["arm64"]) && aws_lambda_function.this.memory_size == 1024
+    error_message = "function must run on provided.al2023, arm64, 1024 MB by default"
   }
   assert {
     condition     = aws_lambda_function.this.layers[0] == aws_lambda_layer_version.this[0].arn && toset(aws_lambda_layer_version.this[0].compatible_runtimes) == toset(["provided.al2023"])
     error_message = "function must use the layer built from layer_zip_path"
   }
   assert {
-    condition     = aws_lambda_layer_version.this[0].source_code_hash == filebase64sha256("tests/fixtures/lambda-fpm-layer.zip")
+    condition     = aws_lambda_layer_version.this[0].source_code_hash == filebase64sha256("tests/fixtures/lambda-fpm-layer-arm64.zip")
     error_message = "layer hash must follow the zip's content"
   }
   assert {
@@ -582,11 +582,11 @@ run "icu_addon_layer_from_the_zip_beside_the_layer" {
     error_message = "the ICU add-on must come right after the lambda-fpm layer, before extra_layer_arns"
   }
   assert {
-    condition     = aws_lambda_layer_version.icu[0].filename == "tests/fixtures/lambda-fpm-icu-full.zip" && aws_lambda_layer_version.icu[0].source_code_hash == filebase64sha256("tests/fixtures/lambda-fpm-icu-full.zip")
+    condition     = aws_lambda_layer_version.icu[0].filename == "tests/fixtures/lambda-fpm-icu-full-arm64.zip" && aws_lambda_layer_version.icu[0].source_code_hash == filebase64sha256("tests/fixtures/lambda-fpm-icu-full-arm64.zip")
     error_message = "the ICU add-on zip defaults to lambda-fpm-icu-full.zip beside the layer zip, and its hash must follow the content"
   }
   assert {
-    condition     = toset(aws_lambda_layer_version.icu[0].compatible_runtimes) == toset(["provided.al2023"]) && toset(aws_lambda_layer_version.icu[0].compatible_architectures) == toset(["x86_64"]) && aws_lambda_layer_version.icu[0].layer_name == "site-lambda-fpm-icu"
+    condition     = toset(aws_lambda_layer_version.icu[0].compatible_runtimes) == toset(["provided.al2023"]) && toset(aws_lambda_layer_version.icu[0].compatible_architectures) == toset(["arm64"]) && aws_lambda_layer_version.icu[0].layer_name == "site-lambda-fpm-icu"
     error_message = "the ICU add-on layer must match the function's runtime and architecture"
   }
   assert {
@@ -785,5 +785,62 @@ run "alarms_without_a_topic_notify_no_one_and_no_cron_alarm_without_a_schedule" 
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.deadline_504[0].alarm_actions) == 0 && length(aws_cloudwatch_metric_alarm.cron_failures) == 0 && length(output.alarm_names) == 4
     error_message = "without a topic the alarms have no actions; without a schedule there is no cron alarm"
+  }
+}
+
+# Architecture (#22): arm64 by default, x86_64 with its own build; the layer's manifest must agree.
+run "x86_64_uses_the_x86_64_build" {
+  command = apply
+
+  variables {
+    architecture   = "x86_64"
+    layer_zip_path = "tests/fixtures/lambda-fpm-layer.zip"
+    icu_full_data  = true
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.architectures == tolist(["x86_64"]) && toset(aws_lambda_layer_version.this[0].compatible_architectures) == toset(["x86_64"]) && toset(aws_lambda_layer_version.icu[0].compatible_architectures) == toset(["x86_64"])
+    error_message = "architecture = x86_64 must reach the function and both layers"
+  }
+  assert {
+    condition     = aws_lambda_layer_version.this[0].source_code_hash == filebase64sha256("tests/fixtures/lambda-fpm-layer.zip") && aws_lambda_layer_version.icu[0].filename == "tests/fixtures/lambda-fpm-icu-full.zip"
+    error_message = "x86_64 takes the x86_64 layer and its ICU add-on (no -arm64 suffix)"
+  }
+}
+
+run "layer_of_another_architecture_is_refused" {
+  command = plan
+
+  variables {
+    architecture = "x86_64" # the file-level layer is the arm64 build
+  }
+
+  expect_failures = [aws_lambda_layer_version.this]
+}
+
+run "arm64_function_refuses_an_x86_64_layer" {
+  command = plan
+
+  variables {
+    layer_zip_path = "tests/fixtures/lambda-fpm-layer.zip"
+  }
+
+  expect_failures = [aws_lambda_layer_version.this]
+}
+
+run "default_layer_paths_follow_the_architecture" {
+  command = plan
+
+  # published layers: no zip is read, so none need exist; the paths are still what the module would read
+  variables {
+    layer_zip_path = null
+    layer_arn      = "arn:aws:lambda:eu-west-1:123456789012:layer:lambda-fpm:12"
+    icu_full_data  = true
+    icu_layer_arn  = "arn:aws:lambda:eu-west-1:123456789012:layer:lambda-fpm-icu:3"
+  }
+
+  assert {
+    condition     = endswith(local.layer_zip_path, "/dist/lambda-fpm-layer-arm64.zip") && endswith(local.icu_layer_zip_path, "/dist/lambda-fpm-icu-full-arm64.zip")
+    error_message = "arm64 must default to layer/build.sh's -arm64 files"
   }
 }
