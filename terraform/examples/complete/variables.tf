@@ -40,13 +40,13 @@ variable "route53_zone_id" {
 }
 
 variable "layer_zip_path" {
-  description = "Layer zip built by layer/; null means the repository's dist/lambda-fpm-layer.zip."
+  description = "Layer zip built by layer/; null means the repository's dist/lambda-fpm-layer-arm64.zip (the module's default architecture, arm64)."
   type        = string
   default     = null
 }
 
 variable "icu_full_data" {
-  description = "Attach the ICU add-on layer (dist/lambda-fpm-icu-full.zip, written by the same layer/build.sh): intl in every language."
+  description = "Attach the ICU add-on layer (dist/lambda-fpm-icu-full-arm64.zip, written by the same layer/build.sh): intl in every language."
   type        = bool
   default     = false
 }
